@@ -1,0 +1,169 @@
+"""Values that cross the pipeline's stage boundaries.
+
+Every type here is a frozen dataclass that converts to and from plain JSON,
+because results travel through a subprocess, the widget channel, the kernel
+(for the JupyterLab sidebar) and the CLI's ``--json`` output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class CodexError(Exception):
+    """A problem the user can fix; its message is one line saying what and how."""
+
+
+@dataclass(frozen=True)
+class Doctest:
+    """One ``>>>`` example of the user's docstring."""
+
+    source: str
+    want: str
+    exc_msg: str | None = None
+    lineno: int = 0
+    options: dict[int, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What the user asked for: the cell, split into the parts the pipeline needs."""
+
+    cell: str  # the cell as written (imports, helpers, signature, docstring)
+    prompt: str  # what the model continues: context + cell, ending in a newline
+    header: str  # the target function's signature and docstring
+    preamble: str  # imports and helpers in the cell before the target function
+    context: str  # code of earlier cells put before the prompt ("" without --context)
+    function_name: str
+    doctests: tuple[Doctest, ...]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One completion drawn from the model."""
+
+    text: str  # the completion, cut at the first stop sequence
+    token_logprobs: tuple[float, ...]  # log p(token) under the model, untempered
+    finish_reason: str  # "stop", "eos" or "length"
+    seed: int
+
+    @property
+    def sum_logprob(self) -> float:
+        return float(sum(self.token_logprobs))
+
+    @property
+    def mean_logprob(self) -> float:
+        if not self.token_logprobs:
+            return float("-inf")
+        return self.sum_logprob / len(self.token_logprobs)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one doctest example did not pass."""
+
+    source: str
+    expected: str
+    got: str
+    reason: str  # "wrong output", "exception", "timed out", "killed: memory", ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of running a candidate's doctests in the sandbox."""
+
+    passed: int
+    total: int
+    failures: tuple[Failure, ...] = ()
+    status: str = "ok"  # "ok", "no tests", "syntax error", "timed out", "crashed", ...
+    detail: str = ""
+    seconds: float = 0.0
+
+    @property
+    def all_passed(self) -> bool:
+        return self.total > 0 and self.passed == self.total
+
+    @property
+    def fraction(self) -> float:
+        return self.passed / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A distinct completion after merging duplicates, with its verdict and rank."""
+
+    rank: int
+    code: str  # the full function: the user's signature + docstring + body
+    body: str  # the generated body only
+    verdict: Verdict
+    mean_logprob: float
+    sum_logprob: float
+    count: int  # how many samples produced this code
+    seeds: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Result:
+    """The ranked candidates for one prompt."""
+
+    candidates: tuple[Candidate, ...]
+    n_samples: int
+    n_correct: int  # samples (not distinct candidates) that passed every doctest
+    n_doctests: int
+    model: str
+    temperature: float
+    seed: int
+    rank_by: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def best(self) -> Candidate:
+        if not self.candidates:
+            raise CodexError("no candidates were generated")
+        return self.candidates[0]
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for cand, obj in zip(data["candidates"], self.candidates):
+            cand["passed"] = obj.verdict.passed
+            cand["total"] = obj.verdict.total
+        return _jsonable(data)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Result:
+        cands = []
+        for c in data["candidates"]:
+            v = dict(c["verdict"])
+            v["failures"] = tuple(Failure(**f) for f in v.get("failures", ()))
+            cands.append(
+                Candidate(
+                    rank=c["rank"],
+                    code=c["code"],
+                    body=c["body"],
+                    verdict=Verdict(**v),
+                    mean_logprob=_num(c["mean_logprob"]),
+                    sum_logprob=_num(c["sum_logprob"]),
+                    count=c["count"],
+                    seeds=tuple(c.get("seeds", ())),
+                )
+            )
+        fields = {f.name for f in dataclasses.fields(cls)} - {"candidates"}
+        rest = {k: v for k, v in data.items() if k in fields}
+        return cls(candidates=tuple(cands), **rest)
+
+
+def _num(x: Any) -> float:
+    return float("-inf") if x is None else float(x)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Replace non-finite floats by None so the output is strict JSON."""
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
