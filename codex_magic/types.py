@@ -38,6 +38,7 @@ class Task:
     context: str  # code of earlier cells put before the prompt ("" without --context)
     function_name: str
     doctests: tuple[Doctest, ...]
+    signature: str = ""  # the def line(s) without the docstring, for the sandbox's program
 
 
 @dataclass(frozen=True)
