@@ -168,3 +168,13 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     return obj
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is, for progress displays."""
+
+    phase: str  # "loading", "sampling", "testing", "done"
+    done: int = 0  # candidates finished (sampled, or tested)
+    total: int = 0
+    tokens: int = 0  # tokens generated so far

@@ -1,0 +1,145 @@
+"""The one orchestration function: cell in, ranked and tested candidates out.
+
+The magic, the JupyterLab sidebar, the CLI and the evaluation harness all call
+``solve``; each stays a thin shell around it.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections.abc import Callable
+
+from . import prompt as prompt_mod
+from . import rank as rank_mod
+from . import sandbox
+from .engine import Engine, get_engine, new_seed
+from .models import resolve
+from .options import Options
+from .types import Progress, Result, Verdict
+
+ProgressFn = Callable[[Progress], None]
+
+
+def solve(cell: str, options: Options, *, engine: Engine | None = None, context: str = "",
+          progress: ProgressFn | None = None) -> Result:
+    """Sample ``options.samples`` bodies for the cell's function, test, rank."""
+    report = progress or (lambda p: None)
+    timings: dict[str, float] = {}
+    task = prompt_mod.parse_cell(cell, context)
+
+    t0 = time.perf_counter()
+    entry = None
+    if engine is None:
+        report(Progress("loading"))
+        choice = resolve(options.model)
+        entry = choice.entry
+        engine = get_engine(choice.path)
+    timings["load"] = float(getattr(engine, "load_s", 0.0))
+    timings["resolve"] = time.perf_counter() - t0 - timings["load"]
+
+    n = options.samples
+    temperature = options.resolved_temperature((entry or {}).get("temperature"))
+    seed = options.seed if options.seed is not None else new_seed()
+
+    last = [0.0]
+
+    def on_tokens(tokens: int, finished: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= 0.1 or finished == n:
+            last[0] = now
+            report(Progress("sampling", finished, n, tokens))
+
+    report(Progress("sampling", 0, n, 0))
+    t1 = time.perf_counter()
+    samples = engine.sample(task.prompt, n=n, temperature=temperature, top_p=options.top_p,
+                            top_k=options.top_k, max_tokens=options.max_tokens, seed=seed,
+                            stop=prompt_mod.stop_index, on_progress=on_tokens)
+    stats = getattr(engine, "stats", None)
+    timings["prefill"] = float(getattr(stats, "prefill_s", 0.0))
+    timings["decode"] = float(getattr(stats, "decode_s", time.perf_counter() - t1))
+    if stats is not None:
+        timings["prompt_tokens"] = float(stats.prompt_tokens)
+        timings["generated_tokens"] = float(stats.generated_tokens)
+
+    bodies = [prompt_mod.cut_completion(s.text) for s in samples]
+    codes = [prompt_mod.build_code(task, b) for b in bodies]
+
+    t2 = time.perf_counter()
+    verdicts = _verdicts(task, bodies, options, report)
+    timings["tests"] = time.perf_counter() - t2
+
+    ranked = rank_mod.rank(samples, bodies, codes, verdicts, by=_rank_by(options, task), seed=seed)
+    n_correct = sum(1 for v in verdicts if v.all_passed)
+    report(Progress("done", len(ranked), len(ranked), 0))
+    return Result(
+        candidates=ranked,
+        n_samples=n,
+        n_correct=n_correct,
+        n_doctests=len(task.doctests) if options.tests else 0,
+        model=getattr(engine, "name", "model"),
+        temperature=temperature,
+        seed=seed,
+        rank_by=_rank_by(options, task),
+        timings=timings,
+    )
+
+
+def _rank_by(options: Options, task: object) -> str:
+    if options.rank == "tests" and (not options.tests or not getattr(task, "doctests", ())):
+        return "logprob"
+    return options.rank
+
+
+def _verdicts(task: object, bodies: list[str], options: Options,
+              report: ProgressFn) -> list[Verdict]:
+    """A verdict per sample; identical bodies are run once."""
+    from .types import Task
+
+    assert isinstance(task, Task)
+    unique: dict[str, int] = {}
+    for body in bodies:
+        unique.setdefault(rank_mod.normalise(body), len(unique))
+    reps: list[str] = [""] * len(unique)
+    for body in bodies:
+        reps[unique[rank_mod.normalise(body)]] = body
+
+    run_tests = options.tests and bool(task.doctests)
+    results: list[Verdict | None] = [None] * len(reps)
+    to_run = []
+    for j, body in enumerate(reps):
+        static = _static_verdict(task, body, len(task.doctests) if run_tests else 0)
+        if static is not None or not run_tests:
+            results[j] = static or Verdict(0, 0, (), "no tests")
+        else:
+            to_run.append(j)
+
+    if to_run:
+        done = [0]
+        report(Progress("testing", 0, len(to_run)))
+
+        def on_done(_: int, __: Verdict) -> None:
+            done[0] += 1
+            report(Progress("testing", done[0], len(to_run)))
+
+        programs = [prompt_mod.build_program(task, reps[j]) for j in to_run]
+        for j, v in zip(to_run, sandbox.run_candidates(programs, task.doctests, options.timeout,
+                                                       on_done=on_done)):
+            results[j] = v
+    return [results[unique[rank_mod.normalise(b)]] or Verdict(0, 0) for b in bodies]
+
+
+def _static_verdict(task: object, body: str, total: int) -> Verdict | None:
+    """Verdicts that need no run: an empty body, or code that does not parse."""
+    from .types import Task
+
+    assert isinstance(task, Task)
+    if not body.strip():
+        return Verdict(0, total, (), "empty", "the model wrote no function body")
+    try:
+        ast.parse(task.signature + body)
+    except SyntaxError as e:
+        return Verdict(0, total, (), "syntax error", f"line {e.lineno}: {e.msg}")
+    except (ValueError, RecursionError, MemoryError) as e:
+        return Verdict(0, total, (), "syntax error", str(e)[:200])
+    return None

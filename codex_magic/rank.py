@@ -1,0 +1,76 @@
+"""Ranking: merge identical candidates, then order them.
+
+The Codex paper picks among samples by unit tests when there are some, and by
+mean token log-probability when there are none (its best heuristic without
+tests). Samples that are the same code up to whitespace are merged and count
+how many times the model wrote them.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+
+from .types import Candidate, Sample, Verdict
+
+_SPACE_RUN = re.compile(r"[ \t]+")
+
+
+def normalise(body: str) -> str:
+    """The body with trailing spaces, blank lines and runs of inner spaces made uniform."""
+    lines = [_SPACE_RUN.sub(" ", line.rstrip()) for line in body.split("\n")]
+    return "\n".join(line for line in lines if line.strip())
+
+
+def rank(samples: Sequence[Sample], bodies: Sequence[str], codes: Sequence[str],
+         verdicts: Sequence[Verdict], by: str = "tests", seed: int = 0) -> tuple[Candidate, ...]:
+    """Distinct candidates, best first.
+
+    ``by="tests"``: fraction of doctests passed, then mean log-prob (with no doctests
+    this is the mean log-prob order). ``by="logprob"``: mean log-prob only.
+    ``by="random"``: a seeded shuffle, the baseline the paper compares against.
+    Candidates that do not parse always come last.
+    """
+    groups: dict[str, list[int]] = {}
+    for i, body in enumerate(bodies):
+        groups.setdefault(normalise(body), []).append(i)
+
+    merged = []
+    for members in groups.values():
+        # The representative is the member the model found likeliest.
+        best = max(members, key=lambda i: samples[i].mean_logprob)
+        merged.append((best, members))
+
+    def mean(i: int) -> float:
+        m = samples[i].mean_logprob
+        return m if m == m else float("-inf")
+
+    def key(item: tuple[int, list[int]]) -> tuple[float, ...]:
+        i, members = item
+        v = verdicts[i]
+        broken = 1.0 if v.status == "syntax error" or not bodies[i].strip() else 0.0
+        if by == "tests":
+            return (broken, -v.fraction, -mean(i), -len(members))
+        return (broken, -mean(i), -len(members))
+
+    if by == "random":
+        rng = random.Random(seed)
+        rng.shuffle(merged)
+        merged.sort(key=lambda item: 1.0 if verdicts[item[0]].status == "syntax error" else 0.0)
+    else:
+        merged.sort(key=key)
+
+    return tuple(
+        Candidate(
+            rank=r + 1,
+            code=codes[i],
+            body=bodies[i],
+            verdict=verdicts[i],
+            mean_logprob=samples[i].mean_logprob,
+            sum_logprob=samples[i].sum_logprob,
+            count=len(members),
+            seeds=tuple(samples[j].seed for j in members),
+        )
+        for r, (i, members) in enumerate(merged)
+    )
