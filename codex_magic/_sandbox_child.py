@@ -263,6 +263,11 @@ def _run_candidate(job):
         send({"kind": "example", "i": i, "got": cap.value(), "exc": exc})
 
 
+def _exit_code(status):
+    """Pass a child's end on: its exit code, or 128 + the signal that killed it."""
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
 def main():
     global _job
     with os.fdopen(JOB_FD, "rb") as f:
@@ -277,11 +282,17 @@ def main():
             os.close(RESULT_FD)
             signal.signal(signal.SIGTERM, lambda *a: os.kill(pid, signal.SIGKILL))
             _, status = os.waitpid(pid, 0)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status)
-                     else 128 + os.WTERMSIG(status))
+            os._exit(_exit_code(status))
         # Now PID 1 of a new PID namespace: when this process dies, so does all it started.
         confine_files(job["workdir"], notes, root=job.get("uid") is not None)
         send({"kind": "confined", "notes": notes})
+        # The candidate runs as PID 2, where signals behave as usual (PID 1 ignores
+        # default-action signals) and kill(-1) cannot take down this init.
+        runner = os.fork()
+        if runner:
+            os.close(RESULT_FD)
+            _, status = os.waitpid(runner, 0)
+            os._exit(_exit_code(status))
     else:
         send({"kind": "hello", "pid": os.getpid(), "notes": notes})
     os.chdir(job["workdir"])

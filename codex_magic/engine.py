@@ -399,6 +399,7 @@ class LlamaEngine:
         seeds = [(seed + i) % 2**32 for i in range(n)]
         samplers = [self._sampler(temperature, top_p, top_k, sd) for sd in seeds]
         pieces: list[list[bytes]] = [[] for _ in range(n)]
+        token_ids: list[list[int]] = [[] for _ in range(n)]
         logprobs: list[list[float]] = [[] for _ in range(n)]
         text_bytes = [bytearray() for _ in range(n)]
         finish = ["length"] * n
@@ -427,14 +428,13 @@ class LlamaEngine:
                         continue
                     piece = self.piece(tok)
                     pieces[s].append(piece)
+                    token_ids[s].append(tok)
                     text_bytes[s] += piece
-                    if b"\n" in text_bytes[s][-(len(piece) + 16):]:
-                        text = text_bytes[s].decode("utf-8", "ignore")
-                        idx = find_stop(text)
-                        if idx is not None:
-                            finish[s] = "stop"
-                            cut_at[s] = idx
-                            continue
+                    idx = find_stop(text_bytes[s].decode("utf-8", "ignore"))
+                    if idx is not None:
+                        finish[s] = "stop"
+                        cut_at[s] = idx
+                        continue
                     if step + 1 < max_tokens:
                         still.append(s)
                         next_entries.append((tok, n_prompt + step, s, True))
@@ -464,6 +464,7 @@ class LlamaEngine:
         for s in range(n):
             text = text_bytes[s].decode("utf-8", "replace")
             lps = logprobs[s]
+            ids = token_ids[s]
             if cut_at[s] is not None:
                 cut = cut_at[s]
                 assert cut is not None
@@ -476,9 +477,10 @@ class LlamaEngine:
                     pos += len(p)
                     kept += 1
                 lps = lps[:kept]
+                ids = ids[:kept]
                 text = text[:cut]
             out.append(Sample(text=text, token_logprobs=tuple(lps), finish_reason=finish[s],
-                              seed=seeds[s]))
+                              seed=seeds[s], token_ids=tuple(ids)))
         return out
 
     def _logits_rows(self, n_rows: int, n_vocab: int) -> np.ndarray:

@@ -18,8 +18,13 @@ _SPACE_RUN = re.compile(r"[ \t]+")
 
 
 def normalise(body: str) -> str:
-    """The body with trailing spaces, blank lines and runs of inner spaces made uniform."""
-    lines = [_SPACE_RUN.sub(" ", line.rstrip()) for line in body.split("\n")]
+    """The body with trailing spaces, blank lines and runs of inner spaces made uniform;
+    indentation, which is meaningful, is kept."""
+    lines = []
+    for line in body.split("\n"):
+        stripped = line.strip()
+        indent = line[: len(line) - len(line.lstrip())]
+        lines.append(indent + _SPACE_RUN.sub(" ", stripped) if stripped else "")
     return "\n".join(line for line in lines if line.strip())
 
 

@@ -49,6 +49,7 @@ class Sample:
     token_logprobs: tuple[float, ...]  # log p(token) under the model, untempered
     finish_reason: str  # "stop", "eos" or "length"
     seed: int
+    token_ids: tuple[int, ...] = ()  # the tokens whose log-probs these are
 
     @property
     def sum_logprob(self) -> float:

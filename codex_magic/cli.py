@@ -1,0 +1,212 @@
+"""``codex-magic``: the same pipeline without Jupyter.
+
+    codex-magic solve FILE|-  [options] [--json]   sample, test and rank
+    codex-magic check CODE_FILE --prompt PROMPT_FILE [--json] [--timeout S]
+    codex-magic models                                the models registry
+    codex-magic demo                                  run the demo notebook headless
+
+Exit codes: 0 success (for ``check``: every example passed), 1 some example
+failed (``check``), 2 usage or input error (one line on stderr), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .options import add_option_arguments, options_from_args
+from .types import CodexError
+
+
+def _read(path: str, what: str) -> str:
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CodexError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise CodexError(f"{what} is a directory: {path}") from None
+    except OSError as e:
+        raise CodexError(f"cannot read {what} {path}: {e.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CodexError(f"{what} is not UTF-8 text (byte {e.start}): {path}") from None
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from .pipeline import solve
+    from .widget import render_text
+
+    options = options_from_args(args)
+    cell = _read(args.file, "prompt file")
+    progress = None
+    if not args.json and not args.quiet and sys.stderr.isatty():
+        progress = _terminal_progress()
+    result = solve(cell, options, progress=progress)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(render_text(result))
+        if options.timings:
+            from .magic import format_timings
+
+            print(format_timings(result.timings))
+    return 0
+
+
+def _terminal_progress() -> Any:
+    from .types import Progress
+
+    def show(p: Progress) -> None:
+        if p.phase == "sampling":
+            msg = f"sampling: {p.tokens} tokens, {p.done}/{p.total} done"
+        elif p.phase == "testing":
+            msg = f"testing: {p.done}/{p.total}"
+        else:
+            msg = p.phase
+        end = "\n" if p.phase == "done" else ""
+        print(f"\r\033[K{msg}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .prompt import parse_cell
+    from .sandbox import run_doctests
+
+    if not (0 < args.timeout <= 600):
+        raise CodexError(f"--timeout must be between 0 and 600 seconds, got {args.timeout}")
+    task = parse_cell(_read(args.prompt, "prompt file"))
+    code = _read(args.code_file, "code file")
+    if not task.doctests:
+        raise CodexError(f"the docstring of {task.function_name}() in {args.prompt} has no "
+                         ">>> examples to check")
+    program = task.context + task.preamble + code
+    verdict = run_doctests(program, task.doctests, args.timeout)
+    if args.json:
+        from dataclasses import asdict
+
+        json.dump(asdict(verdict) | {"all_passed": verdict.all_passed}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"{verdict.passed}/{verdict.total} examples passed ({verdict.status})")
+        if verdict.detail:
+            print(verdict.detail)
+        for f in verdict.failures:
+            print(f"✗ >>> {f.source.strip()}\n  {f.reason}\n  expected: {f.expected.strip()}"
+                  f"\n  got: {f.got.strip()[:500]}")
+    return 0 if verdict.all_passed else 1
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models import list_models
+
+    models = list_models()
+    if args.json:
+        json.dump(models, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for m in models:
+        mark = "✓" if m["installed"] else " "
+        print(f"{mark} {m['name']:<24} {m['file']:<45} {m['licence']}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Execute the demo notebook in a real kernel and print what %%codex showed."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(_demo_notebook(), as_version=4)
+    nbclient.NotebookClient(nb, timeout=args.timeout, kernel_name="python3").execute()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        print(f">>> {cell.source.splitlines()[0] if cell.source else ''}")
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                print(out["text"], end="")
+            elif "data" in out and "text/plain" in out["data"]:
+                print(out["data"]["text/plain"])
+        print()
+    if args.out:
+        nbformat.write(nb, args.out)
+        print(f"executed notebook written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _demo_notebook() -> Path:
+    packaged = Path(__file__).with_name("demo.ipynb")
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "binder" / "demo.ipynb"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codex-magic",
+        description="Write Python functions from their docstrings with a local GGUF model.",
+    )
+    parser.add_argument("--traceback", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("solve", help="sample, test and rank candidates for a prompt file")
+    p.add_argument("file", help="a .py file holding a signature + docstring, or - for stdin")
+    add_option_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the ranked result as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("check", help="run a candidate against a prompt's doctests in the sandbox")
+    p.add_argument("code_file", help="the candidate: the whole function, signature included")
+    p.add_argument("--prompt", required=True, help="the prompt file whose doctests to run")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("models", help="list the models registry")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("demo", help="run the demo notebook headless and print its results")
+    p.add_argument("--out", help="also write the executed notebook here")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    p.set_defaults(func=cmd_demo)
+
+    try:
+        from .evaluate import add_eval_parser
+    except ImportError:
+        pass
+    else:
+        add_eval_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse printed its one-line usage error
+        return int(e.code or 0)
+    try:
+        return int(args.func(args))
+    except CodexError as e:
+        if args.traceback:
+            raise
+        print(f"codex-magic: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("codex-magic: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. piped into head: the reader has what it wanted
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

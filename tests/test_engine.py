@@ -1,0 +1,115 @@
+"""The engine on real GGUF files: a tiny random-weight model for mechanics."""
+
+import numpy as np
+import pytest
+
+from codex_magic.engine import LlamaEngine
+from codex_magic.models import check_gguf, resolve
+from codex_magic.types import CodexError
+
+PROMPT = 'def add(a, b):\n    """Add.\n\n    >>> add(1, 2)\n    3\n    """\n'
+
+
+def test_n_candidates_are_decoded_in_one_batch(tiny_engine):
+    out = tiny_engine.sample(PROMPT, n=6, temperature=0.8, max_tokens=12, seed=1)
+    s = tiny_engine.stats
+    assert len(out) == 6
+    # One prefill, then one llama_decode per step for all sequences: not 6 x 12.
+    assert s.prefill_calls == 1
+    assert s.decode_calls <= 11
+    assert s.generated_tokens == sum(len(o.token_logprobs) + (o.finish_reason == "eos")
+                                     for o in out)
+    assert s.generated_tokens > 11
+
+
+def test_seeds_make_samples_reproducible(tiny_engine):
+    a = tiny_engine.sample(PROMPT, n=4, temperature=0.9, max_tokens=10, seed=7)
+    b = tiny_engine.sample(PROMPT, n=4, temperature=0.9, max_tokens=10, seed=7)
+    c = tiny_engine.sample(PROMPT, n=4, temperature=0.9, max_tokens=10, seed=8)
+    assert [x.text for x in a] == [x.text for x in b]
+    assert [x.token_logprobs for x in a] == [x.token_logprobs for x in b]
+    assert [x.text for x in a] != [x.text for x in c]
+    assert [x.seed for x in a] == [7, 8, 9, 10]
+    # Sequence i of a batch equals a batch of one with the same seed.
+    single = tiny_engine.sample(PROMPT, n=1, temperature=0.9, max_tokens=10, seed=9)
+    assert single[0].text == a[2].text
+
+
+def test_logprobs_are_true_log_probabilities(tiny_model, tiny_engine):
+    """Check each sampled token's log-prob against an independent full forward pass."""
+    from llama_cpp import Llama
+
+    out = tiny_engine.sample(PROMPT, n=3, temperature=1.0, top_k=0, top_p=1.0,
+                             max_tokens=8, seed=3)
+    ref = Llama(str(tiny_model), n_ctx=512, logits_all=True, verbose=False, n_threads=2)
+    prompt_ids = tiny_engine.tokenize(PROMPT)
+    for o in out:
+        assert len(o.token_ids) == len(o.token_logprobs)
+        ids = prompt_ids + list(o.token_ids)
+        ref.reset()
+        ref.eval(ids)
+        logits = np.array(ref.scores[: len(ids)], dtype=np.float64)
+        logsm = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        for j, lp in enumerate(o.token_logprobs):
+            row = logsm[len(prompt_ids) - 1 + j]
+            assert abs(np.exp(row).sum() - 1.0) < 1e-6
+            assert lp == pytest.approx(row[ids[len(prompt_ids) + j]], abs=2e-3)
+            assert lp <= 0.0
+
+
+def test_greedy_gives_identical_candidates(tiny_engine):
+    out = tiny_engine.sample(PROMPT, n=3, temperature=0.0, max_tokens=8, seed=1)
+    assert len({o.text for o in out}) == 1
+
+
+def test_stop_rule_cuts_and_retires_sequences(tiny_engine):
+    out = tiny_engine.sample(PROMPT, n=4, temperature=1.0, top_k=0, max_tokens=40, seed=2,
+                             stop=lambda text: 0 if len(text) >= 3 else None)
+    assert all(o.finish_reason == "stop" and o.text == "" for o in out)
+    assert tiny_engine.stats.generated_tokens < 4 * 40
+
+
+def test_interrupt_leaves_no_half_state(tiny_engine):
+    expected = tiny_engine.sample(PROMPT, n=3, temperature=0.8, max_tokens=10, seed=11)
+
+    def interrupt(tokens, finished):
+        if tokens > 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        tiny_engine.sample(PROMPT + "x = 1\n", n=3, temperature=0.8, max_tokens=10, seed=11,
+                           on_progress=interrupt)
+    again = tiny_engine.sample(PROMPT, n=3, temperature=0.8, max_tokens=10, seed=11)
+    assert [o.text for o in again] == [o.text for o in expected]
+
+
+def test_prompt_kv_is_reused_when_the_prompt_repeats(tiny_engine):
+    first = tiny_engine.sample(PROMPT, n=2, temperature=0.8, max_tokens=6, seed=4)
+    second = tiny_engine.sample(PROMPT, n=2, temperature=0.8, max_tokens=6, seed=4)
+    s = tiny_engine.stats
+    assert s.reused_prompt_tokens == s.prompt_tokens - 1
+    assert [o.text for o in first] == [o.text for o in second]
+
+
+def test_prompt_longer_than_the_context(tiny_engine):
+    with pytest.raises(CodexError, match="context"):
+        tiny_engine.sample("x = 1\n" * 3000, n=1, temperature=0.0, max_tokens=8)
+
+
+def test_bad_model_files(tmp_path, tiny_model):
+    with pytest.raises(CodexError, match="not found"):
+        resolve(str(tmp_path / "missing.gguf"))
+    with pytest.raises(CodexError, match="directory"):
+        check_gguf(tmp_path)
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a model at all")
+    with pytest.raises(CodexError, match="not a GGUF"):
+        resolve(str(junk))
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(tiny_model.read_bytes()[: tiny_model.stat().st_size // 2])
+    with pytest.raises(CodexError, match="could not load"):
+        LlamaEngine(truncated)
+    with pytest.raises(CodexError, match="unknown model"):
+        resolve("no-such-model")
+    with pytest.raises(CodexError, match="not downloaded"):
+        resolve("qwen2.5-coder-7b")
