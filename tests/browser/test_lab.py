@@ -1,0 +1,89 @@
+"""The labextension in a real JupyterLab and Chromium, without the model."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+
+def test_extension_activates_and_a_plain_cell_runs(lab):
+    lab.open_notebook("plain")
+    assert lab.page.evaluate("() => document.body.dataset.codexMagicInsert") == "1"
+    cells = lab.cells()
+    assert cells[1]["source"] == "%load_ext codex_magic"
+    lab.run_cell(1)
+    # %load_ext must be instant (no model load) and print nothing.
+    assert lab.cell(1).locator(".jp-OutputArea-output").count() == 0
+
+
+# Dispatched from inside a cell's output, exactly as the %%codex widget does it.
+DISPATCH = """([selector, code]) => {
+    const target = document.querySelector(selector);
+    const detail = {code, handled: false};
+    target.dispatchEvent(new CustomEvent('codex-magic:insert',
+        {bubbles: true, composed: true, detail}));
+    return detail.handled;
+}"""
+
+
+def test_insert_event_adds_a_code_cell_below_the_cell_it_came_from(lab):
+    lab.open_notebook("insert")
+    before = lab.cells()
+    # An output element inside cell 3 (the is_even cell), as a widget's root would be.
+    lab.page.evaluate("""() => {
+        const cell = window.jupyterapp.shell.currentWidget.content.widgets[3];
+        const probe = document.createElement('div');
+        probe.id = 'codex-probe';
+        cell.node.querySelector('.jp-Cell-outputWrapper').appendChild(probe);
+    }""")
+    code = 'def is_even(n):\n    """Even?"""\n    return n % 2 == 0\n'
+    assert lab.page.evaluate(DISPATCH, ["#codex-probe", code]) is True
+    after = lab.cells()
+    assert len(after) == len(before) + 1
+    assert after[4] == {"type": "code", "source": code}
+    assert after[:4] == before[:4]
+    assert lab.active_index() == 4
+    # Nothing was run.
+    assert lab.page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.widgets[4].model.executionCount"
+    ) is None
+
+
+def test_insert_event_outside_a_notebook_is_left_unhandled(lab):
+    lab.open_notebook("outside")
+    before = lab.cells()
+    assert lab.page.evaluate(DISPATCH, ["#jp-top-panel", "x = 1\n"]) is False
+    assert lab.cells() == before
+
+
+def test_sidebar_opens_from_the_command_palette_and_prefills_from_the_active_cell(lab):
+    lab.open_notebook("palette")
+    lab.select_cell(3)
+    page = lab.page
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Open the Codex Sidebar")
+    page.keyboard.press("Enter")
+    panel = page.locator("#codex-magic-sidebar")
+    panel.wait_for(state="visible")
+    assert "Runs in the kernel of palette.ipynb" in panel.inner_text()
+    prompt = panel.get_by_label("Signature and docstring")
+    assert prompt.input_value().startswith("def is_even(n):")
+    # The %%codex line is not part of the prompt.
+    lab.select_cell(2)
+    panel.get_by_role("button", name="Fill the prompt from the active cell").click()
+    assert prompt.input_value().startswith("def add(a, b):")
+    generate = panel.get_by_role("button",
+                                 name="Generate candidates in the active notebook's kernel")
+    cancel = panel.get_by_role("button", name="Cancel: interrupt the kernel")
+    assert generate.is_enabled() and cancel.is_disabled()
+    lab.screenshot("sidebar-empty-light.png")
+    # The same panel in the dark theme (colours come from --jp-* variables).
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                  " {theme: 'JupyterLab Dark'})")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_selector("#jupyterlab-splash", state="detached")
+    lab.screenshot("sidebar-empty-dark.png")
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                  " {theme: 'JupyterLab Light'})")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
