@@ -51,7 +51,8 @@ def candidate_state(c: Candidate) -> dict[str, Any]:
 
 def summary_line(r: Result) -> str:
     if r.n_doctests:
-        tests = f"{r.n_correct}/{r.n_samples} samples pass all {r.n_doctests} doctests"
+        which = "the doctest" if r.n_doctests == 1 else f"all {r.n_doctests} doctests"
+        tests = f"{r.n_correct}/{r.n_samples} samples pass {which}"
     else:
         tests = f"{r.n_samples} samples, no doctests: ranked by mean log-prob"
     distinct = len(r.candidates)

@@ -185,3 +185,47 @@ def test_memory_limit_is_configurable():
     small = Limits(memory_bytes=200 * 2**20)
     v = run_doctests(program(body), TASK.doctests, TIMEOUT, small)
     assert not v.all_passed and "memory" in v.failures[0].reason
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists()
+                    or not Path("/usr/bin/python3").exists(),
+                    reason="needs root to start a process as an unprivileged user")
+def test_unprivileged_user_path():
+    """A laptop user is not root: the sandbox then uses a user namespace instead of a uid."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    where = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own tmp is private to root
+    try:
+        _run_unprivileged(where, subprocess)
+    finally:
+        shutil.rmtree(where)
+
+
+def _run_unprivileged(tmp_path, subprocess):
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+        "from codex_magic.sandbox import run_doctests\n"
+        "from codex_magic.prompt import parse_cell, build_program\n"
+        "t = parse_cell('def f(x):\\n    \"\"\"D.\\n\\n    >>> f(1)\\n    2\\n    \"\"\"\\n')\n"
+        "bodies = ['    return x * 2\\n', f\"    open('/tmp/{sys.argv[1]}', 'w')\\n\",\n"
+        "          '    import os\\n    while True:\\n        os.fork()\\n']\n"
+        "for b in bodies:\n"
+        "    v = run_doctests(build_program(t, b), t.doctests, 2)\n"
+        "    print(v.passed, v.status, [f.reason for f in v.failures])\n"
+    )
+    script.chmod(0o644)
+    tmp_path.chmod(0o755)
+    out = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp",
+         "/usr/bin/python3", str(script), MARK], capture_output=True, text=True, timeout=60)
+    lines = out.stdout.splitlines()
+    assert len(lines) == 3, out.stderr
+    assert lines[0].startswith("1 ok")
+    assert lines[1].startswith("0 ") and "Read-only file system" in lines[1]
+    assert lines[2].startswith("0 ")
+    assert not (Path("/tmp") / MARK).exists()
+    assert _procs_with(MARK) == []
