@@ -53,6 +53,7 @@ class Engine(Protocol):
         seed: int = 0,
         stop: StopRule | Sequence[str] = (),
         on_progress: TokenProgress | None = None,
+        grammar: str | None = None,
     ) -> list[Sample]: ...
 
 
@@ -178,8 +179,8 @@ class LlamaEngine:
         if not model:
             why = last_log_error()
             raise CodexError(
-                f"llama.cpp could not load {self.path.name} (truncated, corrupt or unsupported "
-                f"GGUF?){': ' + why if why else ''}"
+                f"llama.cpp could not load {self.path.name}: the file is truncated, corrupt or "
+                f"of an unsupported kind, or memory ran out{' (' + why + ')' if why else ''}"
             )
         self._model = model
         self._vocab = ll.llama_model_get_vocab(model)
@@ -331,9 +332,18 @@ class LlamaEngine:
             self.stats.prefill_calls += 1
         self._kept = list(tokens)
 
-    def _sampler(self, temperature: float, top_p: float, top_k: int, seed: int) -> Any:
+    def _sampler(self, temperature: float, top_p: float, top_k: int, seed: int,
+                 grammar: str | None = None) -> Any:
         ll = self._ll
         chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        if grammar is not None:
+            _LOG_LINES.clear()
+            g = ll.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root")
+            if not g:
+                ll.llama_sampler_free(chain)
+                why = last_log_error()
+                raise CodexError(f"invalid grammar{': ' + why if why else ''}")
+            ll.llama_sampler_chain_add(chain, g)
         if temperature <= 0.0:
             ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
             return chain
@@ -357,9 +367,11 @@ class LlamaEngine:
         seed: int = 0,
         stop: StopRule | Sequence[str] = (),
         on_progress: TokenProgress | None = None,
+        grammar: str | None = None,
     ) -> list[Sample]:
         """Draw ``n`` completions of ``prompt`` in one batch; see the module docstring.
 
+        ``grammar`` (GBNF, llama.cpp's grammar format) constrains what may be sampled.
         KeyboardInterrupt stops between two decode steps; the next call starts clean.
         """
         if n < 1:
@@ -367,14 +379,14 @@ class LlamaEngine:
         with self._lock:
             try:
                 return self._sample(prompt, n, temperature, top_p, top_k, max_tokens, seed,
-                                    stop_rule(stop), on_progress)
+                                    stop_rule(stop), on_progress, grammar)
             except BaseException:
                 self._kept = []  # an interrupted call leaves no KV state to trust
                 raise
 
     def _sample(self, prompt: str, n: int, temperature: float, top_p: float, top_k: int,
                 max_tokens: int, seed: int, find_stop: StopRule,
-                on_progress: TokenProgress | None) -> list[Sample]:
+                on_progress: TokenProgress | None, grammar: str | None = None) -> list[Sample]:
         ll = self._ll
         stats = self.stats = EngineStats(load_s=0.0)
         tokens = self.tokenize(prompt)
@@ -397,7 +409,14 @@ class LlamaEngine:
             ll.llama_memory_seq_cp(mem, 0, s, -1, -1)
 
         seeds = [(seed + i) % 2**32 for i in range(n)]
-        samplers = [self._sampler(temperature, top_p, top_k, sd) for sd in seeds]
+        samplers = []
+        try:
+            for sd in seeds:
+                samplers.append(self._sampler(temperature, top_p, top_k, sd, grammar))
+        except BaseException:
+            for chain in samplers:
+                ll.llama_sampler_free(chain)
+            raise
         pieces: list[list[bytes]] = [[] for _ in range(n)]
         token_ids: list[list[int]] = [[] for _ in range(n)]
         logprobs: list[list[float]] = [[] for _ in range(n)]

@@ -34,6 +34,7 @@ class Options:
     tests: bool = True
     context: bool = False
     timings: bool = False
+    grammar: str | None = None  # GBNF text constraining the samples (llama.cpp grammar)
 
     def __post_init__(self) -> None:
         check = _check
@@ -113,6 +114,8 @@ OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                                "before the prompt and into the sandbox")),
     (("--timings",), dict(action="store_true", default=None,
                           help="show where the time went (load, prefill, decode, tests)")),
+    (("--grammar",), dict(default=None, metavar="FILE", dest="grammar_file",
+                          help="constrain the candidates to a GBNF grammar (llama.cpp format)")),
 ]
 
 
@@ -132,4 +135,12 @@ def options_from_args(args: argparse.Namespace, base: Options | None = None) -> 
             changes[name] = value
     if getattr(args, "no_tests", None):
         changes["tests"] = False
+    path = getattr(args, "grammar_file", None)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                changes["grammar"] = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise CodexError(f"cannot read the grammar file {path}: "
+                             f"{getattr(e, 'strerror', None) or e}") from None
     return dataclasses.replace(base, **changes)

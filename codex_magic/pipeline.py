@@ -52,9 +52,10 @@ def solve(cell: str, options: Options, *, engine: Engine | None = None, context:
 
     report(Progress("sampling", 0, n, 0))
     t1 = time.perf_counter()
+    extra = {"grammar": options.grammar} if options.grammar else {}
     samples = engine.sample(task.prompt, n=n, temperature=temperature, top_p=options.top_p,
                             top_k=options.top_k, max_tokens=options.max_tokens, seed=seed,
-                            stop=prompt_mod.stop_index, on_progress=on_tokens)
+                            stop=prompt_mod.stop_index, on_progress=on_tokens, **extra)
     stats = getattr(engine, "stats", None)
     timings["prefill"] = float(getattr(stats, "prefill_s", 0.0))
     timings["decode"] = float(getattr(stats, "decode_s", time.perf_counter() - t1))

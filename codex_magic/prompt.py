@@ -25,6 +25,11 @@ def parse_cell(cell: str, context: str = "") -> Task:
     """Split a cell into the parts the pipeline needs, or say clearly what is wrong."""
     if not isinstance(cell, str):
         raise CodexError("the cell must be text")
+    try:
+        cell.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise CodexError(f"the cell holds text that is not valid Unicode (character "
+                         f"{e.start}): retype or delete it") from None
     cell = cell.replace("\r\n", "\n").expandtabs(4)
     if not cell.strip():
         raise CodexError(

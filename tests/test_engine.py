@@ -113,3 +113,19 @@ def test_bad_model_files(tmp_path, tiny_model):
         resolve("no-such-model")
     with pytest.raises(CodexError, match="not downloaded"):
         resolve("qwen2.5-coder-7b")
+
+
+def gbnf_literal(text: str) -> str:
+    return 'root ::= "' + "".join(
+        c if c.isalnum() or c in " ()[]:.,=+-*/<>'_" else f"\\x{ord(c):02x}" for c in text
+    ) + '"'
+
+
+def test_grammar_constrains_the_samples(tiny_engine):
+    body = "    return a + b\n"
+    out = tiny_engine.sample(PROMPT, n=3, temperature=1.0, max_tokens=40, seed=1,
+                             grammar=gbnf_literal(body))
+    assert [o.text for o in out] == [body] * 3
+    assert all(o.finish_reason == "eos" for o in out)
+    with pytest.raises(CodexError, match="invalid grammar"):
+        tiny_engine.sample(PROMPT, n=1, temperature=0.0, max_tokens=4, grammar="root ::= (")

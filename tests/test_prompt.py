@@ -120,3 +120,8 @@ def test_context_collects_imports_and_latest_definitions():
     assert "x = 1" not in ctx and "target" not in ctx
     task = parse_cell('def g():\n    """doc"""\n', context=ctx)
     assert task.prompt.startswith(ctx.rstrip()) and "import os" in build_program(task, "    pass\n")
+
+
+def test_text_that_is_not_unicode():
+    with pytest.raises(CodexError, match="not valid Unicode"):
+        parse_cell('def f():\n    """caf\udce9"""\n')
