@@ -239,7 +239,7 @@ def _run_candidate(job):
     sys.stdout = cap
     try:
         exec(code, globs)
-    except BaseException as e:  # noqa: BLE001 - the candidate may raise anything
+    except BaseException as e:
         sys.stdout = real_stdout
         send({"kind": "load", "got": cap.value(),
               "exc": traceback.format_exception_only(type(e), e)[-1][:limit]})
@@ -255,10 +255,10 @@ def _run_candidate(job):
                              dont_inherit=True), globs)
             finally:
                 sys.stdout = real_stdout
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             try:
                 exc = traceback.format_exception_only(type(e), e)[-1][:limit]
-            except BaseException:  # noqa: BLE001 - a hostile __str__
+            except BaseException:
                 exc = f"{type(e).__name__}: <unprintable>\n"
         send({"kind": "example", "i": i, "got": cap.value(), "exc": exc})
 

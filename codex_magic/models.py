@@ -39,7 +39,8 @@ def models_dir() -> Path:
     """Where registry models are looked for when ``--model`` is a name."""
     from platformdirs import user_data_dir
 
-    return Path(os.environ.get("CODEX_MAGIC_MODELS") or Path(user_data_dir("codex_magic")) / "models")
+    default = Path(user_data_dir("codex_magic")) / "models"
+    return Path(os.environ.get("CODEX_MAGIC_MODELS") or default)
 
 
 @lru_cache(maxsize=1)

@@ -124,8 +124,9 @@ def _verdicts(task: object, bodies: list[str], options: Options,
             report(Progress("testing", done[0], len(to_run)))
 
         programs = [prompt_mod.build_program(task, reps[j]) for j in to_run]
-        for j, v in zip(to_run, sandbox.run_candidates(programs, task.doctests, options.timeout,
-                                                       on_done=on_done)):
+        verdicts = sandbox.run_candidates(programs, task.doctests, options.timeout,
+                                          on_done=on_done)
+        for j, v in zip(to_run, verdicts, strict=True):
             results[j] = v
     return [results[unique[rank_mod.normalise(b)]] or Verdict(0, 0) for b in bodies]
 

@@ -122,7 +122,9 @@ def cut_completion(text: str) -> str:
     if m:
         cut = min(cut, m.start())
     body = padded[1 : max(cut, 1)]
-    return "\n".join(line.rstrip() for line in body.rstrip().split("\n")) + "\n" if body.strip() else ""
+    if not body.strip():
+        return ""
+    return "\n".join(line.rstrip() for line in body.rstrip().split("\n")) + "\n"
 
 
 def stop_index(text: str) -> int | None:

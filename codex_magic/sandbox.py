@@ -311,8 +311,8 @@ def _verdict(doctests: Sequence[Doctest], run: _ChildRun) -> Verdict:
     by_kind = {m.get("kind"): m for m in run.messages}
     details = "; ".join(run.notes)
     if "syntax" in by_kind:
-        return Verdict(0, total, (), "syntax error", str(by_kind["syntax"].get("detail", ""))[:2000],
-                       run.seconds)
+        detail = str(by_kind["syntax"].get("detail", ""))[:2000]
+        return Verdict(0, total, (), "syntax error", detail, run.seconds)
     if "load" in by_kind:
         m = by_kind["load"]
         exc = _text(m.get("exc"))

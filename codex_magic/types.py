@@ -128,7 +128,7 @@ class Result:
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        for cand, obj in zip(data["candidates"], self.candidates):
+        for cand, obj in zip(data["candidates"], self.candidates, strict=True):
             cand["passed"] = obj.verdict.passed
             cand["total"] = obj.verdict.total
         return _jsonable(data)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-PROMPT = 'def add(a, b):\n    """Sum.\n\n    >>> add(2, 3)\n    5\n    >>> add(0, 0)\n    0\n    """\n'
+PROMPT = ('def add(a, b):\n    """Sum.\n\n    >>> add(2, 3)\n    5\n    >>> add(0, 0)\n    0\n'
+          '    """\n')
 
 
 def cli(*args, stdin=None, timeout=300):

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.model
 
 ADD = 'def add(a, b):\n    """Sum.\n\n    >>> add(2, 3)\n    5\n    """'
 PROBE = ("import os, json as _j\n"
-         "_rss = int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])\n"
+         "_rss = [l for l in open('/proc/self/status') if l.startswith('VmRSS')]\n"
+         "_rss = int(_rss[0].split()[1])\n"
          "print(_j.dumps({'rss_kb': _rss, 'fds': len(os.listdir('/proc/self/fd'))}))")
 
 

@@ -45,7 +45,8 @@ HOSTILE = [
     ("long sleep", "    import time\n    time.sleep(60)\n", "timed out"),
     ("fork bomb", "    import os\n    while True:\n        try:\n            os.fork()\n"
                   "        except OSError:\n            pass\n", "timed out"),
-    ("process spawning", f"    import subprocess\n    subprocess.Popen(['sleep', '300', '{MARK}'])\n"
+    ("process spawning", "    import subprocess\n"
+                         f"    subprocess.Popen(['sleep', '300', '{MARK}'])\n"
                          "    return x * 2\n", "ok-pass"),
     ("memory bomb", "    a = [bytearray(10**8) for _ in range(100)]\n", "killed: memory|timed out"),
     ("huge allocation", "    return bytes(10**11)\n", "killed: memory"),
@@ -83,8 +84,8 @@ HOSTILE = [
     ("close fd 1", "    import os\n    os.close(1)\n    return x * 2\n", "Bad file descriptor"),
     ("patch doctest", "    import doctest\n"
      "    doctest.OutputChecker.check_output = lambda *a: True\n    return 0\n", "wrong output"),
-    ("patch builtins repr", "    import builtins\n    builtins.repr = lambda o: '2'\n    return 0\n",
-     "wrong output"),
+    ("patch builtins repr",
+     "    import builtins\n    builtins.repr = lambda o: '2'\n    return 0\n", "wrong output"),
     ("fake result protocol on stdout",
      "    print('{\"kind\": \"example\", \"i\": 0, \"got\": \"2\\\\n\", \"exc\": null}')\n"
      "    print('{\"kind\": \"done\"}')\n    return 0\n", "wrong output"),
