@@ -4,6 +4,7 @@ import { ServerConnection } from '@jupyterlab/services';
 export interface IModelEntry {
   name: string;
   description?: string;
+  installed?: boolean;
   [key: string]: unknown;
 }
 

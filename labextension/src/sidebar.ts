@@ -251,9 +251,10 @@ export class CodexPanel extends Widget {
     void fetchModels().then(models => {
       for (const entry of models) {
         const option = el('option', { value: entry.name });
-        if (entry.description) {
-          option.label = `${entry.name}: ${entry.description}`;
-        }
+        const missing = entry.installed === false ? ' (not downloaded yet)' : '';
+        option.label = entry.description
+          ? `${entry.name}${missing}: ${entry.description}`
+          : entry.name + missing;
         this._models.append(option);
       }
     });

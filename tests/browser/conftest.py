@@ -104,9 +104,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    base = tmp_path_factory.mktemp("jupyterlab")
+def _start_server(base: Path, app: str) -> LabServer:
+    """Start ``python -m <app>`` (jupyterlab, or notebook for Notebook 7) and wait for it."""
     root, config, runtime = base / "root", base / "config", base / "runtime"
     for d in (root, config, runtime, config / "labconfig"):
         d.mkdir(parents=True, exist_ok=True)
@@ -127,20 +126,22 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         PYTHONUNBUFFERED="1",
     )
     env.pop("JUPYTER_TOKEN", None)
+    app_class = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
     cmd = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable, "-m", app,
         "--no-browser", "--allow-root",
         "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
-        f"--ServerApp.token={token}",
+        f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.password=",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         # Lets tests read notebook models (cell sources) through window.jupyterapp.
-        "--LabApp.expose_app_in_browser=True",
+        f"--{app_class}.expose_app_in_browser=True",
         "--ServerApp.shutdown_no_activity_timeout=900",
         "--MappingKernelManager.cull_idle_timeout=0",
     ]
+    if app == "jupyterlab":
+        cmd += ["--LabApp.news_url=None",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     log = base / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -152,22 +153,43 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with {process.returncode}:\n"
+                raise RuntimeError(f"{app} exited with {process.returncode}:\n"
                                    + server.log_tail())
             try:
                 status, _ = server.get("api/status", token=token)
                 if status == 200:
-                    break
+                    return server
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("jupyter lab did not start in time:\n" + server.log_tail())
+                raise RuntimeError(f"{app} did not start in time:\n" + server.log_tail())
             time.sleep(0.25)
+    except BaseException:
+        _stop(process)
+        raise
+
+
+def _serve(base: Path, app: str) -> Iterator[LabServer]:
+    server = _start_server(base, app)
+    try:
         yield server
     finally:
-        _stop(process)
+        _stop(server.process)
         ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(log, ARTIFACTS / "jupyterlab-server.log")
+        shutil.copy(server.log, ARTIFACTS / f"{app}-server.log")
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A JupyterLab server."""
+    yield from _serve(tmp_path_factory.mktemp("jupyterlab"), "jupyterlab")
+
+
+@pytest.fixture(scope="session")
+def notebook7_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A Notebook 7 server; skipped where the notebook package is not installed."""
+    pytest.importorskip("notebook", minversion="7", reason="Notebook 7 is not installed")
+    yield from _serve(tmp_path_factory.mktemp("notebook7"), "notebook")
 
 
 @pytest.fixture(scope="session")
@@ -232,16 +254,20 @@ _JS_KERNEL_IDLE = f"""() => {{
 class Lab:
     """A JupyterLab page and the notebook open in it."""
 
-    def __init__(self, page: Any, server: LabServer) -> None:
+    def __init__(self, page: Any, server: LabServer, ui: str = "lab") -> None:
         self.page = page
         self.server = server
+        self.ui = ui  # "lab" (JupyterLab) or "notebook" (Notebook 7)
 
     def open_notebook(self, name: str) -> str:
         """Open a fresh copy of demo.ipynb as ``name``.ipynb and wait for its kernel."""
         path = f"{name}.ipynb"
         shutil.copy(HERE / "demo.ipynb", self.server.root / path)
-        # A workspace of its own, so no layout (open notebooks, panels) leaks between tests.
-        self.page.goto(self.server.lab_url(f"lab/workspaces/{name}/tree/{path}"))
+        if self.ui == "lab":
+            # A workspace of its own, so no layout (open notebooks, panels) leaks between tests.
+            self.page.goto(self.server.lab_url(f"lab/workspaces/{name}/tree/{path}"))
+        else:
+            self.page.goto(self.server.lab_url(f"notebooks/{path}"))
         self.page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
         self.page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell",
                                     timeout=60_000)
@@ -289,11 +315,12 @@ class Lab:
         )
 
     def screenshot(self, name: str, docs_name: str | None = None, **kwargs: Any) -> Path:
-        """Save a screenshot to test-artifacts/ (and to docs/img/ when ``docs_name``)."""
+        """Save a screenshot to test-artifacts/; also to docs/img/``docs_name`` when the
+        environment has CODEX_MAGIC_DOC_SCREENSHOTS=1 (so test runs leave git clean)."""
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / name
         self.page.screenshot(path=str(path), **kwargs)
-        if docs_name:
+        if docs_name and os.environ.get("CODEX_MAGIC_DOC_SCREENSHOTS") == "1":
             (REPO / "docs" / "img").mkdir(parents=True, exist_ok=True)
             shutil.copy(path, REPO / "docs" / "img" / docs_name)
         return path
@@ -302,3 +329,8 @@ class Lab:
 @pytest.fixture
 def lab(page: Any, lab_server: LabServer) -> Lab:
     return Lab(page, lab_server)
+
+
+@pytest.fixture
+def notebook7(page: Any, notebook7_server: LabServer) -> Lab:
+    return Lab(page, notebook7_server, ui="notebook")

@@ -100,17 +100,31 @@ def test_sidebar_generates_in_the_kernel_and_inserts_below_the_active_cell(lab):
     assert len(replaced) == len(after)
 
 
+# Its doctest sleeps, so the run spends seconds in the "testing" phase: a window to cancel in
+# that does not depend on how long the model's answers are.
+SLOW = '''import time
+
+
+def double(n):
+    """Double n, slowly.
+
+    >>> time.sleep(30) or double(2)
+    4
+    """'''
+
+
 def test_sidebar_cancel_interrupts_the_kernel(lab):
     lab.open_notebook("cancel")
-    lab.select_cell(3)
     panel = _open_sidebar(lab)
-    panel.get_by_label("Number of samples", exact=True).fill("4")
-    panel.get_by_label("Most tokens per candidate", exact=True).fill("1024")
-    panel.get_by_role("button", name=GENERATE).click()
-    # Wait until it is sampling (the model is loaded), then cancel.
-    panel.get_by_text("Sampling", exact=False).wait_for(timeout=120_000)
+    prompt = panel.get_by_label("Signature and docstring")
+    prompt.fill(SLOW)
+    panel.get_by_label("Number of samples", exact=True).fill("2")
+    panel.get_by_label("Most tokens per candidate", exact=True).fill("48")
+    # Ctrl+Enter in the prompt generates, like the Generate button.
+    prompt.press("Control+Enter")
+    panel.get_by_text("Running doctests").wait_for(timeout=120_000)
     panel.get_by_role("button", name="Cancel: interrupt the kernel").click()
-    panel.get_by_text("Cancelled.").wait_for(timeout=30_000)
+    panel.get_by_text("Cancelled.").wait_for(timeout=15_000)
     assert panel.get_by_role("button", name=GENERATE).is_enabled()
     assert panel.locator(".jp-CodexPanel-candidate").count() == 0
     lab.wait_kernel_idle(timeout=30_000)

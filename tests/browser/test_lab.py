@@ -77,6 +77,11 @@ def test_sidebar_opens_from_the_command_palette_and_prefills_from_the_active_cel
                                  name="Generate candidates in the active notebook's kernel")
     cancel = panel.get_by_role("button", name="Cancel: interrupt the kernel")
     assert generate.is_enabled() and cancel.is_disabled()
+    # Keyboard: Tab from the last option field reaches Generate.
+    panel.get_by_label("Random seed (empty: random)").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == (
+        "Generate candidates in the active notebook's kernel")
     lab.screenshot("sidebar-empty-light.png")
     # The same panel in the dark theme (colours come from --jp-* variables).
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
@@ -87,3 +92,20 @@ def test_sidebar_opens_from_the_command_palette_and_prefills_from_the_active_cel
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
                   " {theme: 'JupyterLab Light'})")
     page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+
+
+def test_sidebar_shows_a_codex_error_from_the_kernel(lab):
+    """A CodexError comes back as the error bundle; the prompt survives the JSON literal."""
+    lab.open_notebook("error")
+    page = lab.page
+    page.evaluate("() => window.jupyterapp.commands.execute('codex-magic:open-sidebar')")
+    panel = page.locator("#codex-magic-sidebar")
+    panel.wait_for(state="visible")
+    tricky = ('def f(s):\n    """Quotes \' " \\\\ \\n, unicode é ✓ 🐍, U+2028 \u2028 end.\n\n'
+              '    >>> f("a")\n    \'a\'\n    """')
+    panel.get_by_label("Signature and docstring").fill(tricky)
+    panel.get_by_label("Number of samples", exact=True).fill("0")
+    panel.get_by_role("button", name="Generate candidates in the active notebook's kernel").click()
+    panel.get_by_text("--samples must be an integer from 1 to 256, got 0").wait_for(
+        timeout=60_000)
+    assert panel.locator(".jp-CodexPanel-message.jp-mod-warning").is_visible()
