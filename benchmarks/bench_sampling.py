@@ -129,7 +129,7 @@ def _run_naive(cfg: dict[str, Any]) -> dict[str, Any]:
     if not cfg["allow_eos"]:
         raw.llama_vocab_is_eog = lambda *args: False
     gpu = bool(raw.llama_supports_gpu_offload())
-    threads = _usable_cores()
+    threads = cfg["threads"]
     t0 = time.perf_counter()
     llm = llama_cpp.Llama(
         cfg["model"], n_ctx=cfg["prompt_tokens"] + cfg["max_tokens"] + 16,
@@ -159,7 +159,7 @@ def _run_engine(cfg: dict[str, Any]) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     load = getattr(LlamaEngine, "load", None)
-    eng = load(cfg["model"]) if load is not None else LlamaEngine(cfg["model"])
+    eng = (load if load is not None else LlamaEngine)(cfg["model"], n_threads=cfg["threads"])
     load_s = time.perf_counter() - t0
     if not cfg["allow_eos"]:
         eng.is_eog = lambda token: False  # type: ignore[method-assign]
@@ -368,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top-p", type=float, default=0.95)
     ap.add_argument("--top-k", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=_usable_cores(),
+                    help="llama.cpp threads on both sides (default: the usable cores)")
     ap.add_argument("--allow-eos", action="store_true",
                     help="stop candidates at end-of-generation (token counts may then differ)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per configuration")
@@ -395,12 +397,12 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in info.items():
         print(f"{k:>18}: {v}")
     print(f"{'settings':>18}: max_tokens={args.max_tokens} T={args.temperature} "
-          f"top_p={args.top_p} top_k={args.top_k} seed={args.seed} "
+          f"top_p={args.top_p} top_k={args.top_k} seed={args.seed} threads={args.threads} "
           f"eos={'allowed' if args.allow_eos else 'ignored'}\n", flush=True)
 
     base = dict(model=str(model), prompt=prompt, prompt_tokens=prompt_tokens,
                 max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
-                top_k=args.top_k, seed=args.seed, allow_eos=args.allow_eos)
+                top_k=args.top_k, seed=args.seed, allow_eos=args.allow_eos, threads=args.threads)
     rows = []
     for n in ns:
         for side in sides:
