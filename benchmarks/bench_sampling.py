@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
+from codex_magic.engine import cpu_has_amx, usable_cores  # noqa: E402
+
 FALLBACK_PROMPT = '''from typing import List
 
 
@@ -66,13 +68,6 @@ SHORT_FALLBACK_PROMPT = '''def strlen(string: str) -> int:
 
 
 # -- the measurement, in a child process ---------------------------------------------------
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
 
 class _GpuPeak:
     """Polls nvidia-smi for GPU memory; llama.cpp's allocations are invisible to torch.
@@ -123,8 +118,6 @@ class _GpuPeak:
 def _run_naive(cfg: dict[str, Any]) -> dict[str, Any]:
     import llama_cpp
     import llama_cpp.llama_cpp as raw
-
-    from codex_magic.engine import cpu_has_amx
 
     # The same weight layout as the engine: llama.cpp's AMX repacking segfaults on the AMX
     # Xeons we measure on, and the high-level API has no switch for it.
@@ -202,8 +195,6 @@ def run_one(cfg: dict[str, Any]) -> dict[str, Any]:
 def machine_info() -> dict[str, Any]:
     import llama_cpp
 
-    from codex_magic.engine import cpu_has_amx
-
     cpu = platform.processor() or "?"
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
@@ -219,7 +210,7 @@ def machine_info() -> dict[str, Any]:
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "cpu": cpu,
-        "cores": _usable_cores(),
+        "cores": usable_cores(),
         "cpu_amx": cpu_has_amx(),
         "gpus": gpus,
         "python": platform.python_version(),
@@ -380,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top-p", type=float, default=0.95)
     ap.add_argument("--top-k", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=_usable_cores(),
+    ap.add_argument("--threads", type=int, default=usable_cores(),
                     help="llama.cpp threads on both sides (default: the usable cores)")
     ap.add_argument("--allow-eos", action="store_true",
                     help="stop candidates at end-of-generation (token counts may then differ)")

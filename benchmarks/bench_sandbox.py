@@ -81,10 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
+    from codex_magic.engine import usable_cores
     from codex_magic.prompt import extract_doctests
-    from codex_magic.sandbox import _cores, run_candidates
+    from codex_magic.sandbox import run_candidates
 
-    cores = _cores()
+    cores = usable_cores()
     n = args.candidates
     programs = candidates(n)
     tests = extract_doctests(DOCSTRING, "add_squares")
