@@ -85,6 +85,10 @@ _backend_ready = False
 def _llama() -> Any:
     """Import llama_cpp on first use, silence its log and initialise the backend once."""
     global _log_callback, _backend_ready
+    # llama.cpp's OpenMP threads spin while waiting; with any other busy process on the
+    # machine (a notebook rarely runs alone) spinning made decoding 3x slower here.
+    # Sleeping waiters cost little: there is one parallel region per decode step.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import llama_cpp
     except ImportError as e:  # pragma: no cover - a broken install
@@ -427,12 +431,13 @@ class LlamaEngine:
         # After the prefill, every sequence samples from the prompt's last logits row.
         rows = {s: -1 for s in active}
         n_vocab = self.n_vocab
+        lse_buf = np.empty((n, n_vocab), dtype=np.float32)
         generated = 0
         try:
             for step in range(max_tokens):
                 logits = self._logits_rows(len(set(rows.values())) if step == 0 else len(active),
                                            n_vocab)
-                lse = _logsumexp_rows(logits)
+                lse = _logsumexp_rows(logits, lse_buf)
                 next_entries = []
                 still = []
                 for s in active:
@@ -508,9 +513,12 @@ class LlamaEngine:
         return np.ctypeslib.as_array(ptr, shape=(n_rows, n_vocab))
 
 
-def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
+def _logsumexp_rows(x: np.ndarray, buf: np.ndarray | None = None) -> np.ndarray:
+    """log(sum(exp(row))) per row, in a reusable buffer (this runs once per step)."""
     m = x.max(axis=1)
-    return m + np.log(np.exp(x - m[:, None]).sum(axis=1))
+    out = np.subtract(x, m[:, None], out=None if buf is None else buf[: x.shape[0]])
+    np.exp(out, out=out)
+    return m + np.log(out.sum(axis=1))
 
 
 # -- one engine per kernel: loading a model takes seconds, so keep it --------------------
