@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .types import CodexError, Sample
+from .types import CodexError, Sample, usable_cores
 
 StopRule = Callable[[str], "int | None"]  # text so far -> where it ends, or None
 TokenProgress = Callable[[int, int], None]  # (tokens generated, sequences finished)
@@ -117,13 +117,6 @@ def last_log_error() -> str:
         if any(w in low for w in ("error", "failed", "invalid", "unable", "corrupt", "truncat")):
             return line.strip()
     return ""
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def cpu_has_amx() -> bool:

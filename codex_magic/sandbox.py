@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .types import Doctest, Failure, Verdict
+from .types import Doctest, Failure, Verdict, usable_cores
 
 CHILD = Path(__file__).with_name("_sandbox_child.py")
 
@@ -69,7 +69,7 @@ def run_candidates(programs: Sequence[str], doctests: Sequence[Doctest], timeout
     """``run_doctests`` for each program, in parallel over the usable cores."""
     if not programs:
         return []
-    workers = workers or _cores()
+    workers = workers or usable_cores()
     results: list[Verdict | None] = [None] * len(programs)
 
     def one(i: int) -> None:
@@ -97,13 +97,6 @@ class _ChildRun:
     log: str
     seconds: float
     notes: list[str]
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _user_processes() -> int:

@@ -8,6 +8,7 @@ because results travel through a subprocess, the widget channel, the kernel
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,3 +180,11 @@ class Progress:
     done: int = 0  # candidates finished (sampled, or tested)
     total: int = 0
     tokens: int = 0  # tokens generated so far
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (not the machine's count, under a CPU mask)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
