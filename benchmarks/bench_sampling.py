@@ -37,6 +37,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Both sides wait the same way: the engine makes llama.cpp's OpenMP threads wait passively
+# (codex_magic/engine.py), so the naive side gets the same setting. Children inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
