@@ -6,6 +6,7 @@ so plotting from a notebook leaves the user's backend and open figures alone.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ PASS_AT_K_PNG = "eval_pass_at_k.png"
 RANKING_PNG = "eval_ranking.png"
 
 
-def save_plots(report: EvalReport, out: str | Path) -> list[Path]:
+def save_plots(report: EvalReport, out: str | os.PathLike[str]) -> list[Path]:
     """Write both figures into ``out``; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -58,7 +59,7 @@ def plot_pass_at_k(report: EvalReport, path: str | Path) -> None:
 
 
 def plot_ranking(report: EvalReport, path: str | Path) -> None:
-    """Share of problems whose top-ranked candidate passes the hidden tests (the paper's Figure 7)."""
+    """Share of problems whose top candidate passes the hidden tests (the paper's Figure 7)."""
     from matplotlib.figure import Figure
 
     from .evaluate import HEURISTICS
