@@ -406,9 +406,13 @@ class LlamaEngine:
             ll.llama_memory_seq_cp(mem, 0, s, -1, -1)
 
         seeds = [(seed + i) % 2**32 for i in range(n)]
+        # Top-k sampling runs on the host for all sequences at once (numpy); llama.cpp's
+        # sampler chains, one call per sequence and step, serve grammars and top-k off.
+        host = (HostSampler(temperature, top_p, top_k, seeds)
+                if grammar is None and (temperature <= 0 or 0 < top_k <= 1000) else None)
         samplers = []
         try:
-            for sd in seeds:
+            for sd in seeds if host is None else ():
                 samplers.append(self._sampler(temperature, top_p, top_k, sd, grammar))
         except BaseException:
             for chain in samplers:
@@ -433,10 +437,12 @@ class LlamaEngine:
                 lse = _logsumexp_rows(logits, lse_buf)
                 next_entries = []
                 still = []
-                for s in active:
-                    row = rows[s]
-                    tok = int(ll.llama_sampler_sample(samplers[s], self._ctx, row))
-                    r = row if row >= 0 else logits.shape[0] + row
+                row_of = [rows[s] % logits.shape[0] for s in active]
+                picked = host.sample(logits, row_of, active) if host is not None else None
+                for i, s in enumerate(active):
+                    r = row_of[i]
+                    tok = (picked[i] if picked is not None
+                           else int(ll.llama_sampler_sample(samplers[s], self._ctx, rows[s])))
                     logprobs[s].append(float(logits[r, tok] - lse[r]))
                     generated += 1
                     if self.is_eog(tok):
@@ -504,6 +510,43 @@ class LlamaEngine:
         """The logits of the last decode's output rows, as a (rows, vocab) view."""
         ptr = self._ll.llama_get_logits(self._ctx)
         return np.ctypeslib.as_array(ptr, shape=(n_rows, n_vocab))
+
+
+class HostSampler:
+    """Greedy, or top-k then top-p then temperature, for many sequences per step.
+
+    The same rule as llama.cpp's chain (top_k, top_p, temp, dist) but with one
+    vectorised top-k over all rows instead of one sampler call per sequence,
+    each of which copies and sorts the whole vocabulary. Each sequence draws from
+    its own seeded generator, so a seed reproduces its candidate.
+    """
+
+    def __init__(self, temperature: float, top_p: float, top_k: int, seeds: Sequence[int]):
+        self.temperature, self.top_p, self.top_k = temperature, top_p, top_k
+        self.rngs = {i: np.random.Generator(np.random.PCG64(sd)) for i, sd in enumerate(seeds)}
+
+    def sample(self, logits: np.ndarray, rows: Sequence[int], seqs: Sequence[int]) -> list[int]:
+        if self.temperature <= 0:
+            best = logits.argmax(axis=1)
+            return [int(best[r]) for r in rows]
+        n_vocab = logits.shape[1]
+        k = min(self.top_k, n_vocab)
+        top = np.argpartition(logits, n_vocab - k, axis=1)[:, n_vocab - k:]
+        out = []
+        for r, s in zip(rows, seqs, strict=True):
+            idx = top[r]
+            vals = logits[r, idx].astype(np.float64)
+            order = np.argsort(-vals, kind="stable")
+            idx, vals = idx[order], vals[order]
+            if self.top_p < 1.0:
+                p = np.exp(vals - vals[0])
+                cum = np.cumsum(p / p.sum())
+                keep = min(int(np.searchsorted(cum, self.top_p)) + 1, len(vals))
+                idx, vals = idx[:keep], vals[:keep]
+            q = np.cumsum(np.exp((vals - vals[0]) / self.temperature))
+            j = int(np.searchsorted(q, self.rngs[s].random() * q[-1], side="right"))
+            out.append(int(idx[min(j, len(idx) - 1)]))
+        return out
 
 
 def _logsumexp_rows(x: np.ndarray, buf: np.ndarray | None = None) -> np.ndarray:

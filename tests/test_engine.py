@@ -126,3 +126,28 @@ def test_grammar_constrains_the_samples(tiny_engine):
     assert all(o.finish_reason == "eos" for o in out)
     with pytest.raises(CodexError, match="invalid grammar"):
         tiny_engine.sample(PROMPT, n=1, temperature=0.0, max_tokens=4, grammar="root ::= (")
+
+
+def test_host_sampler_keeps_to_top_k_and_top_p():
+    from codex_magic.engine import HostSampler
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, 500)).astype(np.float32) * 3
+    sampler = HostSampler(1.0, 0.5, 5, seeds=[1, 2, 3])
+    picks = [sampler.sample(logits, [0, 1, 2], [0, 1, 2]) for _ in range(300)]
+    for row in range(3):
+        top5 = set(np.argsort(-logits[row])[:5].tolist())
+        seen = {p[row] for p in picks}
+        assert seen <= top5 and len(seen) >= 1
+        p = np.exp(logits[row] - logits[row].max())
+        order = np.argsort(-p)[:5]
+        cum = np.cumsum(p[order] / p[order].sum())
+        nucleus = set(order[: int(np.searchsorted(cum, 0.5)) + 1].tolist())
+        assert seen <= nucleus
+    # The draw follows softmax(logits / T) within the kept tokens.
+    flat = np.array([[0.0, np.log(3.0)] + [-1e9] * 8], dtype=np.float32)
+    s = HostSampler(1.0, 1.0, 2, seeds=[7])
+    draws = [s.sample(flat, [0], [0])[0] for _ in range(4000)]
+    assert abs(draws.count(1) / 4000 - 0.75) < 0.03
+    greedy = HostSampler(0.0, 1.0, 40, seeds=[0])
+    assert greedy.sample(logits, [0, 2], [0, 1]) == [int(logits[0].argmax()), int(logits[2].argmax())]
