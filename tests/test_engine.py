@@ -150,4 +150,5 @@ def test_host_sampler_keeps_to_top_k_and_top_p():
     draws = [s.sample(flat, [0], [0])[0] for _ in range(4000)]
     assert abs(draws.count(1) / 4000 - 0.75) < 0.03
     greedy = HostSampler(0.0, 1.0, 40, seeds=[0])
-    assert greedy.sample(logits, [0, 2], [0, 1]) == [int(logits[0].argmax()), int(logits[2].argmax())]
+    expected = [int(logits[0].argmax()), int(logits[2].argmax())]
+    assert greedy.sample(logits, [0, 2], [0, 1]) == expected
