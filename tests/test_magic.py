@@ -125,9 +125,12 @@ def test_bad_model_files_in_the_cell(kernel, tmp_path, default_model):
     assert kernel.run("print('alive')").stdout.strip() == "alive"
 
 
-def test_interrupt_during_sampling_then_rerun(kernel):
+def test_interrupt_during_sampling_then_rerun(kernel, tmp_path):
     kernel.run(f"%%codex -n 1 --max-tokens 8 --seed 3\n{ADD}")  # model loaded
-    out = kernel.run(f"%%codex -n 8 --max-tokens 4000 --temperature 1.5 --seed 3\n{ADD}",
+    # A grammar of endless indented lines keeps every sequence going to --max-tokens.
+    endless = tmp_path / "endless.gbnf"
+    endless.write_text('root ::= ("    x = 1\\n")+\n')
+    out = kernel.run(f"%%codex -n 8 --max-tokens 4000 --grammar {endless} --seed 3\n{ADD}",
                      interrupt_after=2.0, timeout=60)
     assert out.status == "error"
     assert "UsageError: codex: interrupted" in out.stderr
