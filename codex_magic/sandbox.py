@@ -311,7 +311,7 @@ def _verdict(doctests: Sequence[Doctest], run: _ChildRun) -> Verdict:
         exc = _text(m.get("exc"))
         return Verdict(0, total, (Failure("(defining the function)", "", _text(m.get("got")) + exc,
                                           _reason(exc)),), "error", exc.strip(), run.seconds)
-    results = {}
+    results: dict[int, dict] = {}
     for m in run.messages:
         if m.get("kind") == "example" and isinstance(m.get("i"), int):
             results.setdefault(m["i"], m)
@@ -319,13 +319,13 @@ def _verdict(doctests: Sequence[Doctest], run: _ChildRun) -> Verdict:
     failures = []
     for i, d in enumerate(doctests):
         flags = _flags(d)
-        m = results.get(i)
-        if m is None:
+        result = results.get(i)
+        if result is None:
             reason = _ended(run)
             failures.append(Failure(d.source, d.want, run.log[-2000:], reason))
             continue
-        got, exc = _text(m.get("got")), m.get("exc")
-        if exc is None:
+        got, raised = _text(result.get("got")), result.get("exc")
+        if raised is None:
             if d.exc_msg is None and _CHECKER.check_output(d.want, got, flags):
                 passed += 1
             else:
@@ -333,11 +333,11 @@ def _verdict(doctests: Sequence[Doctest], run: _ChildRun) -> Verdict:
                                         "Traceback (most recent call last):\n  ...\n" + d.exc_msg,
                                         got, "wrong output"))
         else:
-            exc = _text(exc)
-            if d.exc_msg is not None and _exc_matches(d, exc, flags):
+            line = _text(raised)
+            if d.exc_msg is not None and _exc_matches(d, line, flags):
                 passed += 1
             else:
-                failures.append(Failure(d.source, d.want, got + exc, _reason(exc)))
+                failures.append(Failure(d.source, d.want, got + line, _reason(line)))
     status = "ok"
     if run.timed_out:
         status = "timed out"
@@ -367,8 +367,10 @@ def _ended(run: _ChildRun) -> str:
         return "no result"
     if code < 0 or code >= 128:
         sig = -code if code < 0 else code - 128
-        name = {signal.SIGXCPU: "CPU time limit", signal.SIGXFSZ: "file size limit",
-                signal.SIGSEGV: "segmentation fault", signal.SIGKILL: "killed",
-                signal.SIGABRT: "aborted"}.get(sig, f"signal {sig}")
+        names: dict[int, str] = {
+            signal.SIGXCPU: "CPU time limit", signal.SIGXFSZ: "file size limit",
+            signal.SIGSEGV: "segmentation fault", signal.SIGKILL: "killed",
+            signal.SIGABRT: "aborted"}
+        name = names.get(sig, f"signal {sig}")
         return f"crashed: {name}"
     return f"exited with code {code} before finishing"

@@ -69,7 +69,7 @@ class CodexWidget(anywidget.AnyWidget):
     done = traitlets.Int(0).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
     tokens = traitlets.Int(0).tag(sync=True)
-    candidates = traitlets.List([]).tag(sync=True)
+    candidates: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
     summary = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 
