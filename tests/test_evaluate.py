@@ -324,7 +324,7 @@ def test_eval_humaneval_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
 
     argv = ["eval", "humaneval", "--limit", "2", "-n", "2", "--max-tokens", "64",
             "--temperature", "0.8", "-k", "1", "2", "--greedy", "--out", str(tmp_path),
-            "--threads", "1"]  # llama.cpp's threads crawl when other work holds a core
+            "--threads", "1"]  # one core for llama.cpp, one for the sandbox
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "| pass@1 |" in printed and str(tmp_path / "results.json") in printed
