@@ -139,7 +139,10 @@ def picks(samples: Sequence[JudgedSample], heuristic: str) -> list[int]:
     if heuristic == "examples":
         # What %%codex shows first: examples passed, then mean log-prob (rank.rank;
         # with no usable examples, mean log-prob), identical bodies merged.
-        return [i for i, s in enumerate(samples) if s.magic_rank == 1]
+        first = [i for i, s in enumerate(samples) if s.magic_rank == 1]
+        if not first:
+            raise ValueError("these samples carry no %%codex rank (magic_rank)")
+        return first
     if heuristic == "oracle":
         return _best(samples, lambda s: s.passed_hidden)
     raise ValueError(f"unknown heuristic {heuristic!r}; choose from {', '.join(HEURISTICS)}")

@@ -133,6 +133,8 @@ def test_ties_are_scored_as_a_random_tie_break() -> None:
         picks(samples, "nonsense")
     with pytest.raises(ValueError):
         picks([], "random")
+    with pytest.raises(ValueError, match="magic_rank"):
+        picks([js(-1, -1, True, rank=0)], "examples")
 
 
 def test_summarize_report_table_and_json(tmp_path: Path) -> None:
