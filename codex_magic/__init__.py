@@ -11,7 +11,8 @@ from typing import Any
 from .types import Candidate, CodexError, Result, Verdict
 
 __version__ = "0.1.0"
-__all__ = ["Candidate", "CodexError", "Result", "Verdict", "__version__", "solve"]
+__all__ = ["Candidate", "CodexError", "Result", "Verdict", "__version__", "evaluate_problems",
+           "solve"]
 
 
 def solve(cell: str, **options: Any) -> Result:
@@ -20,6 +21,13 @@ def solve(cell: str, **options: Any) -> Result:
     from .pipeline import solve as _solve
 
     return _solve(cell, Options(**options))
+
+
+def evaluate_problems(problems: Any, **kwargs: Any) -> Any:
+    """pass@k and ranking on your own problems (see ``codex_magic.evaluate``)."""
+    from .evaluate import evaluate_problems as _evaluate
+
+    return _evaluate(problems, **kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:

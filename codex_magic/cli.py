@@ -178,12 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     p.set_defaults(func=cmd_demo)
 
-    try:
-        from .evaluate import add_eval_parser
-    except ImportError:
-        pass
-    else:
-        add_eval_parser(sub)
+    from .evaluate import add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 

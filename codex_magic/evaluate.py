@@ -199,7 +199,7 @@ def judge(
     """Test each sample against the prompt's examples and the hidden tests, in the sandbox.
 
     The examples' verdicts and the ranking are the ``%%codex`` pipeline's own
-    (``pipeline._verdicts``, ``rank.rank``), so ``magic_rank`` is where the magic
+    (``pipeline.check_candidates``, ``rank.rank``), so ``magic_rank`` is where the magic
     would have shown each sample. The hidden tests only set ``passed_hidden``.
     """
     from .engine import usable_cores
@@ -253,8 +253,8 @@ def magic_ranks(
     task, examples = examples_from_prompt(prompt)
     options = Options(timeout=timeout)
     if task is not None:
-        verdicts = pipeline._verdicts(task, bodies, options, lambda _: None)
-        by = pipeline._rank_by(options, task)
+        verdicts = pipeline.check_candidates(task, bodies, options, lambda _: None)
+        by = pipeline.ranking_for(options, task)
     else:
         verdicts = [_parses(prompt + b) or Verdict(0, 0, (), "no tests") for b in bodies]
         by = "logprob"

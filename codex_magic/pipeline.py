@@ -67,10 +67,11 @@ def solve(cell: str, options: Options, *, engine: Engine | None = None, context:
     codes = [prompt_mod.build_code(task, b) for b in bodies]
 
     t2 = time.perf_counter()
-    verdicts = _verdicts(task, bodies, options, report)
+    verdicts = check_candidates(task, bodies, options, report)
     timings["tests"] = time.perf_counter() - t2
 
-    ranked = rank_mod.rank(samples, bodies, codes, verdicts, by=_rank_by(options, task), seed=seed)
+    by = ranking_for(options, task)
+    ranked = rank_mod.rank(samples, bodies, codes, verdicts, by=by, seed=seed)
     n_correct = sum(1 for v in verdicts if v.all_passed)
     report(Progress("done", len(ranked), len(ranked), 0))
     return Result(
@@ -81,20 +82,21 @@ def solve(cell: str, options: Options, *, engine: Engine | None = None, context:
         model=getattr(engine, "name", "model"),
         temperature=temperature,
         seed=seed,
-        rank_by=_rank_by(options, task),
+        rank_by=by,
         timings=timings,
     )
 
 
-def _rank_by(options: Options, task: object) -> str:
+def ranking_for(options: Options, task: object) -> str:
+    """The ranking actually used: "tests" falls back to log-prob when nothing is tested."""
     if options.rank == "tests" and (not options.tests or not getattr(task, "doctests", ())):
         return "logprob"
     return options.rank
 
 
-def _verdicts(task: object, bodies: list[str], options: Options,
+def check_candidates(task: object, bodies: list[str], options: Options,
               report: ProgressFn) -> list[Verdict]:
-    """A verdict per sample; identical bodies are run once."""
+    """A verdict per sample body, as %%codex computes it; identical bodies are run once."""
     from .types import Task
 
     assert isinstance(task, Task)

@@ -65,8 +65,8 @@ def parse_cell(cell: str, context: str = "") -> Task:
     start = min([func.lineno] + [d.lineno for d in func.decorator_list])
     end = func.end_lineno or func.lineno
     header = "\n".join(lines[start - 1 : end]) + "\n"
-    preamble = "\n".join(lines[: start - 1])
-    preamble = preamble.rstrip() + "\n" if preamble.strip() else ""
+    # Keep the cell's layout (blank lines before the def included): the model sees it as written.
+    preamble = "\n".join(lines[: start - 1]) + "\n" if "".join(lines[: start - 1]).strip() else ""
 
     doc_node = func.body[0]
     signature_lines = lines[start - 1 : doc_node.lineno - 1]

@@ -125,3 +125,8 @@ def test_context_collects_imports_and_latest_definitions():
 def test_text_that_is_not_unicode():
     with pytest.raises(CodexError, match="not valid Unicode"):
         parse_cell('def f():\n    """caf\udce9"""\n')
+
+
+def test_the_prompt_keeps_the_cells_layout():
+    cell = 'from typing import List\n\n\ndef f(xs: List[int]) -> int:\n    """Sum."""\n'
+    assert parse_cell(cell).prompt == cell
