@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -71,18 +71,16 @@ def run_candidates(programs: Sequence[str], doctests: Sequence[Doctest], timeout
         return []
     workers = workers or usable_cores()
     results: list[Verdict | None] = [None] * len(programs)
-
-    def one(i: int) -> None:
-        results[i] = run_doctests(programs[i], doctests, timeout, limits)
-        if on_done is not None:
-            on_done(i, results[i])  # type: ignore[arg-type]
-
-    if workers == 1 or len(programs) == 1:
-        for i in range(len(programs)):
-            one(i)
-    else:
-        with ThreadPoolExecutor(max_workers=min(workers, len(programs))) as pool:
-            list(pool.map(one, range(len(programs))))
+    # on_done runs in the calling thread: it may update a widget, and a kernel's output
+    # channel should not be written from short-lived worker threads.
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(programs)))) as pool:
+        futures = {pool.submit(run_doctests, program, doctests, timeout, limits): i
+                   for i, program in enumerate(programs)}
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            if on_done is not None:
+                on_done(i, future.result())
     return [r for r in results if r is not None]
 
 
