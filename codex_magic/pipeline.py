@@ -16,7 +16,7 @@ from . import sandbox
 from .engine import Engine, get_engine, new_seed
 from .models import resolve
 from .options import Options
-from .types import Progress, Result, Verdict
+from .types import Progress, Result, Task, Verdict
 
 ProgressFn = Callable[[Progress], None]
 
@@ -87,25 +87,23 @@ def solve(cell: str, options: Options, *, engine: Engine | None = None, context:
     )
 
 
-def ranking_for(options: Options, task: object) -> str:
+def ranking_for(options: Options, task: Task) -> str:
     """The ranking actually used: "tests" falls back to log-prob when nothing is tested."""
-    if options.rank == "tests" and (not options.tests or not getattr(task, "doctests", ())):
+    if options.rank == "tests" and (not options.tests or not task.doctests):
         return "logprob"
     return options.rank
 
 
-def check_candidates(task: object, bodies: list[str], options: Options,
-              report: ProgressFn) -> list[Verdict]:
+def check_candidates(task: Task, bodies: list[str], options: Options,
+                     report: ProgressFn) -> list[Verdict]:
     """A verdict per sample body, as %%codex computes it; identical bodies are run once."""
-    from .types import Task
-
-    assert isinstance(task, Task)
+    keys = [rank_mod.normalise(body) for body in bodies]
     unique: dict[str, int] = {}
-    for body in bodies:
-        unique.setdefault(rank_mod.normalise(body), len(unique))
+    for key in keys:
+        unique.setdefault(key, len(unique))
     reps: list[str] = [""] * len(unique)
-    for body in bodies:
-        reps[unique[rank_mod.normalise(body)]] = body
+    for key, body in zip(keys, bodies, strict=True):
+        reps[unique[key]] = body
 
     run_tests = options.tests and bool(task.doctests)
     results: list[Verdict | None] = [None] * len(reps)
@@ -130,14 +128,11 @@ def check_candidates(task: object, bodies: list[str], options: Options,
                                           on_done=on_done)
         for j, v in zip(to_run, verdicts, strict=True):
             results[j] = v
-    return [results[unique[rank_mod.normalise(b)]] or Verdict(0, 0) for b in bodies]
+    return [results[unique[key]] or Verdict(0, 0) for key in keys]
 
 
-def _static_verdict(task: object, body: str, total: int) -> Verdict | None:
+def _static_verdict(task: Task, body: str, total: int) -> Verdict | None:
     """Verdicts that need no run: an empty body, or code that does not parse."""
-    from .types import Task
-
-    assert isinstance(task, Task)
     if not body.strip():
         return Verdict(0, total, (), "empty", "the model wrote no function body")
     try:

@@ -139,6 +139,8 @@ def _run_child(program: str, sources: list[str], mode: str, timeout: float,
     res_r, res_w = os.pipe()
     start = time.monotonic()
     proc = None
+    messages: list[dict] = []
+    timed_out = True  # until the results say otherwise
     try:
         proc = subprocess.Popen(
             [sys.executable, "-I", "-X", "utf8", str(CHILD), str(job_r), str(res_w)],
@@ -162,11 +164,10 @@ def _run_child(program: str, sources: list[str], mode: str, timeout: float,
             if fd >= 0:
                 os.close(fd)
         os.close(res_r)
-        messages = locals().get("messages", [])
         pids = [m["pid"] for m in messages if m.get("kind") == "hello"]
         exit_code = None
         if proc is not None:
-            if not locals().get("timed_out", True):
+            if not timed_out:
                 try:  # let it finish on its own, to learn how it ended
                     exit_code = proc.wait(timeout=1.0)
                 except subprocess.TimeoutExpired:
@@ -175,9 +176,7 @@ def _run_child(program: str, sources: list[str], mode: str, timeout: float,
             if exit_code is None:
                 exit_code = proc.returncode
         log = _read_head(log_path, limits.log_bytes)
-        shutil.rmtree(workdir, ignore_errors=True)
-        if os.path.exists(workdir):
-            _force_remove(workdir)
+        _force_remove(workdir)
     notes = [n for m in messages if m.get("kind") in ("hello", "confined")
              for n in m.get("notes", [])]
     return _ChildRun(messages, timed_out, exit_code, log, time.monotonic() - start, notes)
@@ -262,6 +261,7 @@ def _read_head(path: str, limit: int) -> str:
 
 
 def _force_remove(path: str) -> None:
+    """rmtree that also removes what the candidate made read-only."""
     def fix(func, p, _exc):  # type: ignore[no-untyped-def]
         try:
             os.chmod(os.path.dirname(p), 0o700)
