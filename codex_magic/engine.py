@@ -61,7 +61,6 @@ class Engine(Protocol):
 class EngineStats:
     """Counters of the last ``sample`` call, for tests, ``--timings`` and benchmarks."""
 
-    load_s: float = 0.0
     prefill_s: float = 0.0
     decode_s: float = 0.0
     prompt_tokens: int = 0
@@ -185,8 +184,8 @@ class LlamaEngine:
         self.n_ctx_train = int(ll.llama_model_n_ctx_train(model))
         self._add_bos = bool(ll.llama_vocab_get_add_bos(self._vocab))
         self._pieces: dict[int, bytes] = {}
-        self.stats.load_s = time.perf_counter() - t0
-        self.load_s = self.stats.load_s
+        # Seconds this call spent loading the model; get_engine sets 0 when it reuses it.
+        self.load_s = time.perf_counter() - t0
 
     # -- tokens ---------------------------------------------------------------------
 
@@ -385,7 +384,7 @@ class LlamaEngine:
                 max_tokens: int, seed: int, find_stop: StopRule,
                 on_progress: TokenProgress | None, grammar: str | None = None) -> list[Sample]:
         ll = self._ll
-        stats = self.stats = EngineStats(load_s=0.0)
+        stats = self.stats = EngineStats()
         tokens = self.tokenize(prompt)
         n_prompt = len(tokens)
         stats.prompt_tokens = n_prompt
