@@ -161,7 +161,7 @@ def confine_files(workdir, notes, root):
         notes.append("work directory not a private tmpfs")
 
 
-_job = {}
+_job: dict[str, object] = {}
 
 
 def job_limit(name, default):
