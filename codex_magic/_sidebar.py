@@ -29,7 +29,7 @@ ERROR_MIME = "application/vnd.codex-magic.error+json"
 # Option names the sidebar may set; the rest keep Options' defaults.
 SIDEBAR_OPTIONS = frozenset(
     {"samples", "temperature", "top_p", "top_k", "max_tokens", "seed", "model", "timeout",
-     "rank", "tests"}
+     "rank", "tests", "context"}
 )
 # Progress updates closer together than this are dropped (phase changes never are).
 MIN_UPDATE_SECONDS = 0.1
@@ -107,7 +107,16 @@ def generate(request_json: str) -> None:
     publisher = _Publisher()
     try:
         prompt, options = parse_request(request_json)
-        result = solve(prompt, options, progress=publisher.progress)
+        context = ""
+        if options.context:
+            from IPython import get_ipython
+
+            from .magic import kernel_context
+
+            shell = get_ipython()
+            if shell is not None:
+                context = kernel_context(shell, prompt)
+        result = solve(prompt, options, context=context, progress=publisher.progress)
     except CodexError as e:
         _publish({ERROR_MIME: {"message": str(e)}, "text/plain": f"codex: {e}"},
                  f"codex-magic-{uuid.uuid4().hex}")

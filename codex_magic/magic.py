@@ -90,19 +90,15 @@ class CodexMagics(Magics):
 
     def _run(self, cell: str, options: Options) -> None:
         from .pipeline import solve
-        from .prompt import collect_context, parse_cell
+        from .prompt import parse_cell
         from .widget import CodexWidget
 
         shell = self.shell
         assert shell is not None
         widget = None
         try:
-            context = ""
-            if options.context:
-                name = parse_cell(cell).function_name
-                context = collect_context(self._earlier_cells(), exclude=[name])
-            else:
-                parse_cell(cell)  # fail on a bad cell before showing anything
+            parse_cell(cell)  # fail on a bad cell before showing anything
+            context = kernel_context(shell, cell) if options.context else ""
             widget = CodexWidget()
             handle = display(widget, display_id=True)
             result = solve(cell, options, context=context, progress=widget.on_progress)
@@ -136,19 +132,6 @@ class CodexMagics(Magics):
                 "(%config CodexMagics.show_traceback = True shows the traceback)"
             ) from None
 
-    def _earlier_cells(self) -> list[str]:
-        shell = self.shell
-        assert shell is not None
-        cells = []
-        for raw in shell.user_ns.get("In", [])[:-1]:
-            if not raw or raw.lstrip().startswith("%%"):
-                continue
-            try:
-                cells.append(shell.transform_cell(raw))
-            except Exception:
-                continue
-        return cells
-
 
 def format_timings(t: dict[str, float]) -> str:
     parts = [f"{k} {t[k]:.2f} s" for k in ("load", "prefill", "decode", "tests", "render")
@@ -160,3 +143,25 @@ def format_timings(t: dict[str, float]) -> str:
 
 def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(CodexMagics)
+
+
+def kernel_context(shell: Any, cell: str) -> str:
+    """Imports and definitions of the cells this kernel has run, for ``--context``.
+
+    ``In`` holds each cell as IPython ran it (magics already turned into
+    calls), so the ``%%codex`` cell itself adds nothing; the function the cell
+    defines is left out. Works for the magic and for the sidebar, whose
+    requests are not kept in ``In``.
+    """
+    from .prompt import collect_context, parse_cell
+
+    name = parse_cell(cell).function_name
+    cells = []
+    for raw in shell.user_ns.get("In", []):
+        if not raw or raw.lstrip().startswith("%%"):
+            continue
+        try:
+            cells.append(shell.transform_cell(raw))
+        except Exception:
+            continue
+    return collect_context(cells, exclude=[name])

@@ -57,6 +57,9 @@ class Options:
               f"--rank must be one of {', '.join(RANKINGS)}, got {self.rank!r}")
         check(self.model is None or (isinstance(self.model, str) and self.model.strip() != ""),
               "--model must be a GGUF file path or a registry name")
+        for name in ("tests", "context", "timings"):
+            value = getattr(self, name)
+            check(isinstance(value, bool), f"{name} must be true or false, got {value!r}")
 
     def replace(self, **changes: Any) -> Options:
         return dataclasses.replace(self, **changes)

@@ -17,6 +17,7 @@ export interface IOptions {
   max_tokens?: number;
   seed?: number;
   model?: string;
+  context?: boolean;
 }
 
 export interface IRequest {

@@ -194,6 +194,13 @@ export class CodexPanel extends Widget {
       placeholder: 'random',
       'aria-label': 'Random seed (empty: random)'
     });
+    this._context = el('input', { type: 'checkbox' });
+    const context = el('label', {
+      class: 'jp-CodexPanel-check',
+      title:
+        'Put the imports and functions of the cells already run in this kernel before the prompt'
+    });
+    context.append(this._context, el('span', {}, 'Use earlier cells'));
     const options = el('div', { class: 'jp-CodexPanel-options' });
     options.append(
       field('Model', this._model, 'A registry name or a GGUF file path; empty for the default'),
@@ -201,6 +208,7 @@ export class CodexPanel extends Widget {
       field('Temperature', this._temperature, 'Empty: low for one sample, higher for many'),
       field('Max tokens', this._maxTokens, 'Most tokens per candidate'),
       field('Seed', this._seed, 'The same seed gives the same candidates'),
+      context,
       this._models
     );
     node.append(options);
@@ -293,6 +301,9 @@ export class CodexPanel extends Widget {
     const model = this._model.value.trim();
     if (model) {
       options.model = model;
+    }
+    if (this._context.checked) {
+      options.context = true;
     }
     return options;
   }
@@ -566,6 +577,7 @@ export class CodexPanel extends Widget {
   private _temperature: HTMLInputElement;
   private _maxTokens: HTMLInputElement;
   private _seed: HTMLInputElement;
+  private _context: HTMLInputElement;
   private _generate: HTMLButtonElement;
   private _cancel: HTMLButtonElement;
   private _progressBox: HTMLDivElement;

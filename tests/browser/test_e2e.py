@@ -128,3 +128,38 @@ def test_sidebar_cancel_interrupts_the_kernel(lab):
     assert panel.get_by_role("button", name=GENERATE).is_enabled()
     assert panel.locator(".jp-CodexPanel-candidate").count() == 0
     lab.wait_kernel_idle(timeout=30_000)
+
+
+# Passes only where the kernel's earlier cells reach the sandbox: demo cell 3 defines is_even.
+USES_EARLIER_CELL = '''def parity_doc():
+    """The first word of is_even's docstring.
+
+    >>> is_even.__doc__.split()[0]
+    'Return'
+    """'''
+
+
+def test_sidebar_use_earlier_cells_puts_the_kernels_definitions_before_the_prompt(lab):
+    lab.open_notebook("context")
+    lab.run_cell(3)  # def is_even(n): its docstring only
+    panel = _open_sidebar(lab)
+    panel.get_by_label("Signature and docstring").fill(USES_EARLIER_CELL)
+    panel.get_by_label("Number of samples", exact=True).fill("2")
+    panel.get_by_label("Most tokens per candidate", exact=True).fill("32")
+    panel.get_by_label("Random seed (empty: random)").fill("2")
+    summary = panel.locator(".jp-CodexPanel-summary")
+
+    panel.get_by_role("button", name=GENERATE).click()
+    panel.locator(".jp-CodexPanel-candidate").first.wait_for(timeout=180_000)
+    assert "0/2 samples pass all 1 doctest" in summary.inner_text(), summary.inner_text()
+
+    use = panel.get_by_label("Use earlier cells")
+    assert not use.is_checked()
+    use.check()
+    panel.get_by_role("button", name=GENERATE).click()
+    # The first run's summary says 0/2, so this waits for the second run's result.
+    lab.page.wait_for_function(
+        "() => /[12]\\/2 samples pass all 1 doctest/.test(document.querySelector("
+        "'#codex-magic-sidebar .jp-CodexPanel-summary').innerText)", timeout=180_000)
+    badge = panel.locator(".jp-CodexPanel-candidate").first.locator(".jp-CodexPanel-badge")
+    assert badge.inner_text().startswith("1/1")

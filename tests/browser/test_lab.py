@@ -77,8 +77,15 @@ def test_sidebar_opens_from_the_command_palette_and_prefills_from_the_active_cel
                                  name="Generate candidates in the active notebook's kernel")
     cancel = panel.get_by_role("button", name="Cancel: interrupt the kernel")
     assert generate.is_enabled() and cancel.is_disabled()
-    # Keyboard: Tab from the last option field reaches Generate.
+    # Keyboard: Tab from the seed reaches "Use earlier cells" (Space toggles it), then Generate.
     panel.get_by_label("Random seed (empty: random)").focus()
+    page.keyboard.press("Tab")
+    use = panel.get_by_label("Use earlier cells")
+    assert page.evaluate("() => document.activeElement.type") == "checkbox"
+    page.keyboard.press("Space")
+    assert use.is_checked()
+    page.keyboard.press("Space")
+    assert not use.is_checked()
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == (
         "Generate candidates in the active notebook's kernel")

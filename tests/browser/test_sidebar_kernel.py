@@ -19,10 +19,12 @@ ADD = 'def add(a, b):\n    """Add.\n\n    >>> add(2, 3)\n    5\n    """\n'
 def test_parse_request_builds_options():
     prompt, options = parse_request(json.dumps(
         {"prompt": ADD, "options": {"samples": 3, "temperature": 0.5, "max_tokens": 40,
-                                    "seed": 7, "model": "", "top_k": None}}))
+                                    "seed": 7, "model": "", "top_k": None,
+                                    "context": True}}))
     assert prompt == ADD
     assert (options.samples, options.temperature, options.max_tokens, options.seed) == (3, 0.5,
                                                                                          40, 7)
+    assert options.context is True
     assert options.model is None and options.top_k == 40  # empty / null: the defaults
 
 
@@ -32,6 +34,7 @@ def test_parse_request_builds_options():
     (json.dumps({"prompt": "  "}), "signature"),
     (json.dumps({"prompt": ADD, "options": {"n_samples": 2}}), "unknown option"),
     (json.dumps({"prompt": ADD, "options": {"samples": 0}}), "--samples"),
+    (json.dumps({"prompt": ADD, "options": {"context": "yes"}}), "context must be true or false"),
 ])
 def test_parse_request_refuses_bad_requests(request_json, message):
     with pytest.raises(CodexError, match=message):
@@ -96,3 +99,27 @@ def test_generate_publishes_progress_in_place_then_the_result(kernel):
     assert result["n_samples"] == 2 and result["seed"] == 1
     assert result["candidates"] and result["candidates"][0]["code"].startswith("def add(a, b):")
     assert {"passed", "total", "mean_logprob", "count", "verdict"} <= set(result["candidates"][0])
+
+
+@pytest.mark.model
+def test_context_puts_the_kernels_earlier_cells_before_the_prompt(kernel):
+    # The example calls a helper only the kernel defines: without the context
+    # no candidate can pass it; with it, any candidate that parses does.
+    kernel.execute_interactive("def square(x):\n    return x * x\n", store_history=True,
+                               timeout=30)
+    prompt = 'def cube(x):\n    """Cube of x.\n\n    >>> square(3)\n    9\n    """\n'
+    options = {"samples": 4, "max_tokens": 32, "seed": 3}
+    results = {}
+    for context in (False, True):
+        messages, reply = _run(kernel, {"prompt": prompt,
+                                        "options": {**options, "context": context}})
+        assert reply["content"]["status"] == "ok"
+        [results[context]] = [m["content"]["data"][RESULT_MIME] for m in messages
+                              if RESULT_MIME in m["content"].get("data", {})]
+    ran = [c for c in results[False]["candidates"]
+           if c["verdict"]["status"] not in ("syntax error", "empty")]
+    assert ran, "no candidate parsed"
+    for c in ran:
+        assert c["passed"] == 0
+        assert "NameError" in c["verdict"]["failures"][0]["got"]
+    assert any(c["passed"] == 1 for c in results[True]["candidates"])
