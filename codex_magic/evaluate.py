@@ -28,6 +28,7 @@ import json
 import math
 import os
 import platform
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -526,6 +527,13 @@ def _check_settings(out: Path, settings: dict[str, Any]) -> None:
                 f"{out} holds samples drawn with other settings ({was}): "
                 "pass another --out, or delete that folder to start again"
             )
+        if old.get("threads") != settings.get("threads"):
+            # Allowed, but llama.cpp's sums round differently with another thread
+            # count: the rest will not be the samples an uninterrupted run draws.
+            print(f"codex-magic eval: note: {out} was started with {old.get('threads')} "
+                  f"thread(s), this run uses {settings.get('threads')}; the samples still to "
+                  "draw may differ in rounding from those of an uninterrupted run "
+                  "(--threads sets the count)", file=sys.stderr)
     else:
         path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
 

@@ -101,7 +101,8 @@ OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--max-tokens",), dict(type=int, default=None, metavar="M", dest="max_tokens",
                              help="most tokens per candidate (default 256)")),
     (("--seed",), dict(type=int, default=None,
-                       help="random seed; the same seed and options give the same candidates")),
+                       help="random seed; the same seed and options give the same candidates "
+                            "on the same machine (the thread count changes the rounding)")),
     (("-m", "--model"), dict(default=None,
                              help="a GGUF file or a name from the models registry "
                                   "(default: the embedded Gemma 3 270M)")),

