@@ -112,10 +112,11 @@ def generate(request_json: str) -> None:
             from IPython import get_ipython
 
             from .magic import kernel_context
+            from .prompt import parse_cell
 
             shell = get_ipython()
             if shell is not None:
-                context = kernel_context(shell, prompt)
+                context = kernel_context(shell, parse_cell(prompt).function_name)
         result = solve(prompt, options, context=context, progress=publisher.progress)
     except CodexError as e:
         _publish({ERROR_MIME: {"message": str(e)}, "text/plain": f"codex: {e}"},

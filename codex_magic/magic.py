@@ -97,8 +97,8 @@ class CodexMagics(Magics):
         assert shell is not None
         widget = None
         try:
-            parse_cell(cell)  # fail on a bad cell before showing anything
-            context = kernel_context(shell, cell) if options.context else ""
+            name = parse_cell(cell).function_name  # a bad cell fails before any widget
+            context = kernel_context(shell, name) if options.context else ""
             widget = CodexWidget()
             handle = display(widget, display_id=True)
             result = solve(cell, options, context=context, progress=widget.on_progress)
@@ -145,23 +145,13 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(CodexMagics)
 
 
-def kernel_context(shell: Any, cell: str) -> str:
+def kernel_context(shell: Any, function_name: str) -> str:
     """Imports and definitions of the cells this kernel has run, for ``--context``.
 
-    ``In`` holds each cell as IPython ran it (magics already turned into
-    calls), so the ``%%codex`` cell itself adds nothing; the function the cell
-    defines is left out. Works for the magic and for the sidebar, whose
-    requests are not kept in ``In``.
+    ``In`` holds each cell as IPython ran it, magics already turned into calls,
+    so a ``%%codex`` cell adds nothing; ``function_name``, the function being
+    written, is left out. The sidebar's requests are not kept in ``In``.
     """
-    from .prompt import collect_context, parse_cell
+    from .prompt import collect_context
 
-    name = parse_cell(cell).function_name
-    cells = []
-    for raw in shell.user_ns.get("In", []):
-        if not raw or raw.lstrip().startswith("%%"):
-            continue
-        try:
-            cells.append(shell.transform_cell(raw))
-        except Exception:
-            continue
-    return collect_context(cells, exclude=[name])
+    return collect_context(shell.user_ns.get("In", []), exclude=[function_name])

@@ -155,9 +155,8 @@ def test_context_uses_earlier_cells(kernel):
     # What went before the prompt: the earlier cell's import and function, not
     # the %%codex cell (In holds it as a run_cell_magic call) nor hyp itself.
     kernel.run("def hyp(a, b):\n    return 0\n")
-    cell = 'def hyp(a, b):\n    """H."""'
     context = kernel.run("from codex_magic.magic import kernel_context\n"
-                         f"print(kernel_context(get_ipython(), {cell!r}))").stdout
+                         "print(kernel_context(get_ipython(), 'hyp'))").stdout
     assert "import math" in context and "def square(x):\n    return x * x" in context
     assert "run_cell_magic" not in context and "def hyp" not in context
 
