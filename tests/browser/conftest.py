@@ -280,6 +280,30 @@ class Lab:
         self.wait_kernel_idle(timeout=60_000)
         return path
 
+    def insert_event(self, code: str, cell: int | None) -> bool:
+        """Dispatch ``codex-magic:insert`` as the %%codex widget does, from an element
+        inside cell ``cell``'s output area (None: from the top panel, outside any
+        notebook); whether the extension handled it."""
+        return bool(self.page.evaluate(f"""([index, code]) => {{
+            let target = document.querySelector('#jp-top-panel');
+            if (index !== null) {{
+                target = document.createElement('div');
+                {_JS_NOTEBOOK}.content.widgets[index].node
+                    .querySelector('.jp-Cell-outputWrapper').appendChild(target);
+            }}
+            const detail = {{code, handled: false}};
+            target.dispatchEvent(new CustomEvent('codex-magic:insert',
+                {{bubbles: true, composed: true, detail}}));
+            return detail.handled;
+        }}""", [cell, code]))
+
+    def open_sidebar(self) -> Any:
+        """Open the Codex sidebar by its command; its locator, once visible."""
+        self.page.evaluate("() => window.jupyterapp.commands.execute('codex-magic:open-sidebar')")
+        panel = self.page.locator("#codex-magic-sidebar")
+        panel.wait_for(state="visible")
+        return panel
+
     def wait_kernel_idle(self, timeout: float = 60_000) -> None:
         self.page.wait_for_function(_JS_KERNEL_IDLE, timeout=timeout)
 

@@ -17,28 +17,12 @@ def test_extension_activates_and_a_plain_cell_runs(lab):
     assert lab.cell(1).locator(".jp-OutputArea-output").count() == 0
 
 
-# Dispatched from inside a cell's output, exactly as the %%codex widget does it.
-DISPATCH = """([selector, code]) => {
-    const target = document.querySelector(selector);
-    const detail = {code, handled: false};
-    target.dispatchEvent(new CustomEvent('codex-magic:insert',
-        {bubbles: true, composed: true, detail}));
-    return detail.handled;
-}"""
-
-
 def test_insert_event_adds_a_code_cell_below_the_cell_it_came_from(lab):
     lab.open_notebook("insert")
     before = lab.cells()
-    # An output element inside cell 3 (the is_even cell), as a widget's root would be.
-    lab.page.evaluate("""() => {
-        const cell = window.jupyterapp.shell.currentWidget.content.widgets[3];
-        const probe = document.createElement('div');
-        probe.id = 'codex-probe';
-        cell.node.querySelector('.jp-Cell-outputWrapper').appendChild(probe);
-    }""")
     code = 'def is_even(n):\n    """Even?"""\n    return n % 2 == 0\n'
-    assert lab.page.evaluate(DISPATCH, ["#codex-probe", code]) is True
+    # From inside cell 3 (the is_even cell), as a widget's root would be.
+    assert lab.insert_event(code, cell=3) is True
     after = lab.cells()
     assert len(after) == len(before) + 1
     assert after[4] == {"type": "code", "source": code}
@@ -53,7 +37,7 @@ def test_insert_event_adds_a_code_cell_below_the_cell_it_came_from(lab):
 def test_insert_event_outside_a_notebook_is_left_unhandled(lab):
     lab.open_notebook("outside")
     before = lab.cells()
-    assert lab.page.evaluate(DISPATCH, ["#jp-top-panel", "x = 1\n"]) is False
+    assert lab.insert_event("x = 1\n", cell=None) is False
     assert lab.cells() == before
 
 
@@ -104,10 +88,7 @@ def test_sidebar_opens_from_the_command_palette_and_prefills_from_the_active_cel
 def test_sidebar_shows_a_codex_error_from_the_kernel(lab):
     """A CodexError comes back as the error bundle; the prompt survives the JSON literal."""
     lab.open_notebook("error")
-    page = lab.page
-    page.evaluate("() => window.jupyterapp.commands.execute('codex-magic:open-sidebar')")
-    panel = page.locator("#codex-magic-sidebar")
-    panel.wait_for(state="visible")
+    panel = lab.open_sidebar()
     tricky = ('def f(s):\n    """Quotes \' " \\\\ \\n, unicode é ✓ 🐍, U+2028 \u2028 end.\n\n'
               '    >>> f("a")\n    \'a\'\n    """')
     panel.get_by_label("Signature and docstring").fill(tricky)

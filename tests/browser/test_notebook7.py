@@ -6,24 +6,13 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-DISPATCH = """([code]) => {
-    const cell = window.jupyterapp.shell.currentWidget.content.widgets[3];
-    const probe = document.createElement('div');
-    cell.node.querySelector('.jp-Cell-outputWrapper').appendChild(probe);
-    const detail = {code, handled: false};
-    probe.dispatchEvent(new CustomEvent('codex-magic:insert',
-        {bubbles: true, composed: true, detail}));
-    return detail.handled;
-}"""
-
-
 def test_notebook7_insert_event_adds_a_cell_below(notebook7):
     notebook7.open_notebook("nb7-insert")
     page = notebook7.page
     assert page.evaluate("() => document.body.dataset.codexMagicInsert") == "1"
     before = notebook7.cells()
     code = "def f():\n    return 1\n"
-    assert page.evaluate(DISPATCH, [code]) is True
+    assert notebook7.insert_event(code, cell=3) is True
     after = notebook7.cells()
     assert after[4] == {"type": "code", "source": code}
     assert len(after) == len(before) + 1
@@ -31,10 +20,7 @@ def test_notebook7_insert_event_adds_a_cell_below(notebook7):
 
 def test_notebook7_sidebar_opens_from_its_command(notebook7):
     notebook7.open_notebook("nb7-sidebar")
-    page = notebook7.page
-    page.evaluate("() => window.jupyterapp.commands.execute('codex-magic:open-sidebar')")
-    panel = page.locator("#codex-magic-sidebar")
-    panel.wait_for(state="visible")
+    panel = notebook7.open_sidebar()
     assert "Runs in the kernel of nb7-sidebar.ipynb" in panel.inner_text()
 
 
