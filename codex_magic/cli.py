@@ -6,7 +6,8 @@
     codex-magic demo                                  run the demo notebook headless
 
 Exit codes: 0 success (for ``check``: every example passed), 1 some example
-failed (``check``), 2 usage or input error (one line on stderr), 130 interrupted.
+failed (``check``), 2 usage or input error (one line on stderr), 3 internal
+error (one line; ``--traceback`` shows it), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -203,6 +204,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into head: the reader has what it wanted
         sys.stderr.close()
         return 0
+    except Exception as e:  # a bug, or the machine refusing (no threads left): one line too
+        if args.traceback:
+            raise
+        first = str(e).splitlines()[0] if str(e) else ""
+        print(f"codex-magic: internal error {type(e).__name__}: {first} (--traceback shows "
+              "where)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .types import CodexError, Sample, usable_cores
+from . import _interrupt
+from ._limits import cpu_has_amx, memory_room, usable_cores
+from .types import CodexError, Sample
 
 StopRule = Callable[[str], "int | None"]  # text so far -> where it ends, or None
 TokenProgress = Callable[[int, int], None]  # (tokens generated, sequences finished)
@@ -104,6 +106,9 @@ def _llama() -> Any:
 
             _log_callback = _keep
             llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
+            global _ABORT_CB, _NO_ABORT
+            _ABORT_CB = llama_cpp.ggml_abort_callback(_abort_requested)
+            _NO_ABORT = ctypes.cast(None, llama_cpp.ggml_abort_callback)
             llama_cpp.llama_backend_init()
             _backend_ready = True
     return llama_cpp
@@ -116,17 +121,6 @@ def last_log_error() -> str:
         if any(w in low for w in ("error", "failed", "invalid", "unable", "corrupt", "truncat")):
             return line.strip()
     return ""
-
-
-def cpu_has_amx() -> bool:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return "amx_tile" in line.split()
-    except OSError:
-        pass
-    return False
 
 
 def stop_rule(stop: StopRule | Sequence[str]) -> StopRule:
@@ -168,10 +162,18 @@ class LlamaEngine:
         mparams = ll.llama_model_default_params()
         mparams.n_gpu_layers = n_gpu_layers
         # llama.cpp's AMX weight repacking crashes (SIGSEGV in ggml_backend_amx_mul_mat) on
-        # the Xeon CPUs with AMX we test on; the plain CPU path is safe everywhere.
-        mparams.use_extra_bufts = not cpu_has_amx()
+        # the Xeon CPUs with AMX we test on; the plain CPU path is safe everywhere. On
+        # other CPUs the weights are repacked for faster matrix products, into a copy.
+        self.repack = not cpu_has_amx()
+        mparams.use_extra_bufts = self.repack
+        self._check_room_for_model()
+        # Loading polls for an interrupt between tensors (see _interrupt).
+        self._load_cb = ll.llama_progress_callback(_load_progress)
+        mparams.progress_callback = self._load_cb
         _LOG_LINES.clear()
+        _interrupt.phase("loading")
         model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
+        _interrupt.check()
         if not model:
             why = last_log_error()
             raise CodexError(
@@ -203,6 +205,53 @@ class LlamaEngine:
                                   add_bos and self._add_bos, False)
         return list(buf[:n])
 
+    # -- memory: refuse before llama.cpp would abort ---------------------------------
+
+    def _check_room_for_model(self) -> None:
+        size = self.path.stat().st_size
+        # The file is mapped (address space, page cache); a repacked copy is real memory.
+        copy = size if self.repack and not (self.gpu and self.n_gpu_layers) else 0
+        need = Need(virtual=size + copy + _THREAD_RESERVE * (self.n_threads + 1) + _SLACK,
+                    resident=copy + _SLACK)
+        need.check(f"loading {self.name}",
+                   "use a smaller model (or give the kernel more memory)")
+
+    def _context_need(self, n_seq: int, n_ctx: int) -> Need:
+        """What a context of n_ctx cells for n_seq sequences allocates, generously.
+
+        KV cache (f16 K and V per layer; every layer counted at full length), the
+        compute buffer (dominated by the attention scores of a prompt batch), the
+        logits of n_seq outputs in llama.cpp and in our numpy buffers (several
+        vocabulary-wide arrays per step), and an allowance for graph metadata.
+        """
+        ll, m = self._ll, self._model
+        n_layer = int(ll.llama_model_n_layer(m))
+        n_embd = int(ll.llama_model_n_embd(m))
+        n_head = max(1, int(ll.llama_model_n_head(m)))
+        n_head_kv = max(1, int(ll.llama_model_n_head_kv(m)))
+        head = self._meta_int("attention.key_length") or n_embd // n_head
+        head_v = self._meta_int("attention.value_length") or head
+        kv = n_ctx * n_layer * n_head_kv * (head + head_v) * 2
+        ubatch = min(512, n_ctx)
+        compute = ubatch * n_ctx * n_head * 4 * 2 + ubatch * n_embd * 4 * 24
+        logits = n_seq * self.n_vocab * 4
+        host = n_seq * self.n_vocab * 8 * 3
+        resident = kv + compute + logits * 2 + host + _SLACK
+        return Need(virtual=resident + _THREAD_RESERVE * (self.n_threads + 1), resident=resident)
+
+    def _meta_int(self, key: str) -> int:
+        ll = self._ll
+        buf = ctypes.create_string_buffer(128)
+        arch = buf.value if ll.llama_model_meta_val_str(self._model, b"general.architecture",
+                                                        buf, 128) > 0 else b""
+        if not arch:
+            return 0
+        n = ll.llama_model_meta_val_str(self._model, arch + b"." + key.encode(), buf, 128)
+        try:
+            return int(buf.value) if n > 0 else 0
+        except ValueError:
+            return 0
+
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
 
@@ -231,6 +280,9 @@ class LlamaEngine:
             return
         self._free_context()
         n_ctx = -(-n_ctx // 256) * 256  # llama.cpp pads the KV cache to 256 anyway
+        self._context_need(n_seq, n_ctx).check(
+            f"a context of {n_ctx} tokens for {n_seq} sequences",
+            "lower --samples or --max-tokens (or use a smaller model)")
         cparams = ll.llama_context_default_params()
         cparams.n_ctx = n_ctx
         cparams.n_batch = min(512, n_ctx)
@@ -243,7 +295,11 @@ class LlamaEngine:
         if self.flash_attn is not None:
             cparams.flash_attn_type = int(self.flash_attn)
         _LOG_LINES.clear()
+        _interrupt.phase("context")
         ctx = ll.llama_init_from_model(self._model, cparams)
+        if ctx and _interrupt.requested():
+            ll.llama_free(ctx)
+            _interrupt.check()
         if not ctx:
             why = last_log_error()
             raise CodexError(
@@ -295,6 +351,7 @@ class LlamaEngine:
             b.logits[i] = logits
         b.n_tokens = len(entries)
         rc = ll.llama_decode(self._ctx, b)
+        _interrupt.check()  # rc 2: the abort callback saw an interrupt
         if rc != 0:
             raise CodexError(
                 f"llama_decode failed (code {rc}): the context is full or memory ran out; "
@@ -320,12 +377,19 @@ class LlamaEngine:
         self._kept = []
         self.stats.reused_prompt_tokens = keep
         step = self._batch_size
-        for start in range(keep, len(tokens), step):
-            chunk = tokens[start : start + step]
-            last = start + len(chunk) == len(tokens)
-            self._decode([(t, start + j, 0, last and j == len(chunk) - 1)
-                          for j, t in enumerate(chunk)])
-            self.stats.prefill_calls += 1
+        # A long prompt's decode can take seconds: llama.cpp polls for an interrupt
+        # between graph nodes. Only here: per node, a Python call costs a little.
+        ll.llama_set_abort_callback(self._ctx, _ABORT_CB, None)
+        try:
+            for start in range(keep, len(tokens), step):
+                _interrupt.phase("prefill")
+                chunk = tokens[start : start + step]
+                last = start + len(chunk) == len(tokens)
+                self._decode([(t, start + j, 0, last and j == len(chunk) - 1)
+                              for j, t in enumerate(chunk)])
+                self.stats.prefill_calls += 1
+        finally:
+            ll.llama_set_abort_callback(self._ctx, _NO_ABORT, None)
         self._kept = list(tokens)
 
     def _sampler(self, temperature: float, top_p: float, top_k: int, seed: int,
@@ -431,6 +495,7 @@ class LlamaEngine:
         generated = 0
         try:
             for step in range(max_tokens):
+                _interrupt.phase("decode" if grammar is None else "decode-grammar")
                 logits = self._logits_rows(len(set(rows.values())) if step == 0 else len(active),
                                            n_vocab)
                 lse = _logsumexp_rows(logits, lse_buf)
@@ -509,6 +574,63 @@ class LlamaEngine:
         """The logits of the last decode's output rows, as a (rows, vocab) view."""
         ptr = self._ll.llama_get_logits(self._ctx)
         return np.ctypeslib.as_array(ptr, shape=(n_rows, n_vocab))
+
+
+_THREAD_RESERVE = 72 << 20  # per thread: a glibc malloc arena (64 MB of address space) + stack
+_SLACK = 96 << 20  # graph metadata, backend buffers' padding, small allocations
+
+
+@dataclass(frozen=True)
+class Need:
+    """Memory an allocation will take: address space, and real (anonymous) memory."""
+
+    virtual: int
+    resident: int
+
+    def check(self, what: str, advice: str) -> None:
+        """Refuse with one line when a limit in force leaves too little room.
+
+        Why refuse ourselves: llama.cpp reports most failed allocations (the model,
+        the KV cache, the compute buffer) as errors, but a few small ones in between
+        (ggml_init's metadata buffer: GGML_ASSERT(ctx->mem_buffer != NULL) in ggml.c,
+        and C++ vectors whose std::bad_alloc ends in std::terminate) abort the whole
+        process. Which one fails depends on where the limit falls: under RLIMIT_AS,
+        450 MB stopped the model's own mapping (a clean error), 550-700 MB the KV
+        cache (clean), and 500 MB, on a CPU whose weights are repacked into a copy,
+        the small allocations after the copy (abort). An estimate with a margin,
+        checked before llama.cpp allocates, keeps every limit on the clean side.
+        """
+        for room in memory_room():
+            need = self.virtual if room.virtual else self.resident
+            if need > room.bytes:
+                raise CodexError(
+                    f"not enough memory for {what}: it needs about {need / 2**20:,.0f} MB and "
+                    f"{room.what} leaves {max(room.bytes, 0) / 2**20:,.0f} MB; {advice}"
+                )
+
+
+def _load_progress(progress: float, user_data: Any) -> bool:
+    """llama.cpp's model-load callback: False stops loading. Never raises into C."""
+    try:
+        if _interrupt.hook is not None and progress > 0.0:
+            _interrupt.hook("loading-tensors")
+        return not _interrupt.requested()
+    except BaseException:
+        return False
+
+
+def _abort_requested(user_data: Any) -> bool:
+    """llama.cpp's abort callback: True stops the running graph. Never raises into C."""
+    try:
+        if _interrupt.hook is not None:
+            _interrupt.hook("prefill-graph")
+        return _interrupt.requested()
+    except BaseException:
+        return True
+
+
+_ABORT_CB: Any = None
+_NO_ABORT: Any = None
 
 
 class HostSampler:

@@ -17,6 +17,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from traitlets import Bool, CFloat, CInt, Enum, Unicode
 
+from . import _interrupt
 from .options import OPTION_SPECS, RANKINGS, Options, options_from_args
 from .types import CodexError
 
@@ -101,9 +102,11 @@ class CodexMagics(Magics):
             context = kernel_context(shell, name) if options.context else ""
             widget = CodexWidget()
             handle = display(widget, display_id=True)
-            result = solve(cell, options, context=context, progress=widget.on_progress)
-            t = time.perf_counter()
-            widget.show_result(result)
+            with _interrupt.interruptible():
+                result = solve(cell, options, context=context, progress=widget.on_progress)
+                _interrupt.phase("render")
+                t = time.perf_counter()
+                widget.show_result(result)
             result.timings["render"] = time.perf_counter() - t
             if handle is not None:
                 handle.update(widget)  # refresh the static HTML/text saved in the notebook

@@ -10,6 +10,7 @@ import ast
 import time
 from collections.abc import Callable
 
+from . import _interrupt
 from . import prompt as prompt_mod
 from . import rank as rank_mod
 from . import sandbox
@@ -23,7 +24,17 @@ ProgressFn = Callable[[Progress], None]
 
 def solve(cell: str, options: Options, *, engine: Engine | None = None, context: str = "",
           progress: ProgressFn | None = None) -> Result:
-    """Sample ``options.samples`` bodies for the cell's function, test, rank."""
+    """Sample ``options.samples`` bodies for the cell's function, test, rank.
+
+    An interrupt (SIGINT) in any phase ends it with ``KeyboardInterrupt`` within a
+    decode step or so, leaving no process, file or half-made state behind.
+    """
+    with _interrupt.interruptible():
+        return _solve(cell, options, engine, context, progress)
+
+
+def _solve(cell: str, options: Options, engine: Engine | None, context: str,
+           progress: ProgressFn | None) -> Result:
     report = progress or (lambda p: None)
     timings: dict[str, float] = {}
     task = prompt_mod.parse_cell(cell, context)
@@ -32,6 +43,7 @@ def solve(cell: str, options: Options, *, engine: Engine | None = None, context:
     entry = None
     if engine is None:
         report(Progress("loading"))
+        _interrupt.phase("resolve")
         choice = resolve(options.model)
         entry = choice.entry
         engine = get_engine(choice.path)
@@ -67,9 +79,11 @@ def solve(cell: str, options: Options, *, engine: Engine | None = None, context:
     codes = [prompt_mod.build_code(task, b) for b in bodies]
 
     t2 = time.perf_counter()
+    _interrupt.phase("testing")
     verdicts = check_candidates(task, bodies, options, report)
     timings["tests"] = time.perf_counter() - t2
 
+    _interrupt.phase("ranking")
     by = ranking_for(options, task)
     ranked = rank_mod.rank(samples, bodies, codes, verdicts, by=by, seed=seed)
     n_correct = sum(1 for v in verdicts if v.all_passed)

@@ -8,9 +8,10 @@ because results travel through a subprocess, the widget channel, the kernel
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._limits import usable_cores  # noqa: F401  (re-exported: the sandbox counts cores)
 
 
 class CodexError(Exception):
@@ -180,11 +181,3 @@ class Progress:
     done: int = 0  # candidates finished (sampled, or tested)
     total: int = 0
     tokens: int = 0  # tokens generated so far
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (not the machine's count, under a CPU mask)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1

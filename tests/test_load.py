@@ -60,20 +60,34 @@ def test_no_sandbox_dirs_left_after_runs():
     assert _sandbox_dirs() <= before
 
 
-@pytest.mark.parametrize(("limit_mb", "message"), [
-    (400, b"could not load"),
-    (500, b"could not create a llama.cpp context"),
-])
-def test_out_of_memory_when_loading_is_one_line(tmp_path, default_model, limit_mb, message):
-    prompt = tmp_path / "p.py"
-    prompt.write_text(ADD + "\n")
-
+def _solve_under(limit_mb: int, prompt: Path) -> subprocess.CompletedProcess:
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (limit_mb << 20, limit_mb << 20))
 
-    out = subprocess.run([sys.executable, "-m", "codex_magic.cli", "solve", str(prompt), "-n", "2",
-                          "--max-tokens", "8"], preexec_fn=limit, capture_output=True,
-                         timeout=120)
-    assert out.returncode == 2, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0]
+    return subprocess.run([sys.executable, "-m", "codex_magic.cli", "solve", str(prompt), "-n", "2",
+                           "--max-tokens", "8", "--seed", "1"], preexec_fn=limit,
+                          capture_output=True, timeout=120)
+
+
+def test_out_of_memory_is_one_line_at_every_limit(tmp_path, default_model):
+    """From far too little memory to enough, each run either works or ends in one line.
+
+    Before the estimate, llama.cpp aborted the process at some limits in between
+    (here 475 and 750 MB; 500 MB on a CPU that repacks the weights), which in a
+    kernel is a dead kernel. The limits swept cover every phase that allocates.
+    """
+    prompt = tmp_path / "p.py"
+    prompt.write_text(ADD + "\n")
+    seen = {}
+    for limit_mb in range(300, 1101, 50):
+        out = _solve_under(limit_mb, prompt)
+        lines = out.stderr.decode(errors="replace").strip().splitlines()
+        seen[limit_mb] = (out.returncode, lines[-1][:120] if lines else "")
+        assert out.returncode in (0, 2), (limit_mb, out.returncode, lines[-5:])
+        if out.returncode == 2:
+            assert len(lines) == 1, (limit_mb, lines[-5:])
+            assert "memory" in lines[0] or "could not" in lines[0], (limit_mb, lines[0])
+    print(json.dumps(seen, indent=1))
+    assert seen[1100][0] == 0, "a generous limit must let the run through"
+    refused = [mb for mb, (rc, line) in seen.items() if "not enough memory" in line]
+    assert refused and min(refused) == 300, seen
