@@ -24,8 +24,8 @@ def solve(cell: str, **options: Any) -> Result:
 
 
 def evaluate_problems(problems: Any, **kwargs: Any) -> Any:
-    """pass@k and ranking on your own problems (see ``codex_magic.evaluate``)."""
-    from .evaluate import evaluate_problems as _evaluate
+    """pass@k and ranking on your own problems (see ``codex_magic.evaluation``)."""
+    from .evaluation import evaluate_problems as _evaluate
 
     return _evaluate(problems, **kwargs)
 
@@ -34,6 +34,12 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magic import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .magic import unload_ipython_extension as _unload
+
+    _unload(ipython)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

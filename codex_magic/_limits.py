@@ -18,6 +18,8 @@ import resource
 from dataclasses import dataclass
 from pathlib import Path
 
+from .types import CodexError
+
 _UNLIMITED = 1 << 62  # v1 reports "no limit" as a huge page-aligned number
 
 
@@ -88,6 +90,47 @@ def memory_room(proc: str | Path = "/proc") -> list[Room]:
     if avail is not None:
         rooms.append(Room("the free memory of this machine", avail * 1024, False))
     return rooms
+
+
+# Per thread llama.cpp or the sandbox starts: a glibc malloc arena (64 MB of address
+# space) and its stack. Only address space: little of it becomes resident.
+_THREAD_RESERVE = 72 << 20
+# Graph metadata, backend buffers' padding, small allocations.
+_SLACK = 96 << 20
+
+
+def thread_reserve(threads: int) -> int:
+    return threads * _THREAD_RESERVE
+
+
+@dataclass(frozen=True)
+class Need:
+    """Memory an allocation will take: address space, and real (anonymous) memory."""
+
+    virtual: int
+    resident: int
+
+    def check(self, what: str, advice: str) -> None:
+        """Refuse with one line when a limit in force leaves too little room.
+
+        Why refuse ourselves: llama.cpp reports most failed allocations (the model,
+        the KV cache, the compute buffer) as errors, but a few small ones in between
+        (ggml_init's metadata buffer: GGML_ASSERT(ctx->mem_buffer != NULL) in ggml.c,
+        and C++ vectors whose std::bad_alloc ends in std::terminate) abort the whole
+        process. Which one fails depends on where the limit falls: under RLIMIT_AS
+        on an Intel Xeon, 450 MB stopped the model's own mapping (a clean error),
+        475 MB failed ggml_init's buffer (abort), 500-725 MB the KV cache (clean) and
+        750 MB a vector during decoding (abort); on an AMD EPYC, whose weights are
+        repacked into a copy, 500 MB aborted. An estimate with a margin, checked
+        before llama.cpp allocates, keeps every limit on the clean side.
+        """
+        for room in memory_room():
+            need = (self.virtual if room.virtual else self.resident) + _SLACK
+            if need > room.bytes:
+                raise CodexError(
+                    f"not enough memory for {what}: it needs about {need / 2**20:,.0f} MB and "
+                    f"{room.what} leaves {max(room.bytes, 0) / 2**20:,.0f} MB; {advice}"
+                )
 
 
 def cgroup_memory(proc: str | Path = "/proc") -> tuple[int, int] | None:

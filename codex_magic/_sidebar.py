@@ -11,6 +11,10 @@ which the sidebar reads from the execute request's IOPub stream:
 - ``application/vnd.codex-magic.error+json``: ``{"message": str}`` for a
   ``CodexError`` (any other exception, and the KeyboardInterrupt of Cancel,
   reach the sidebar as the kernel's own error message).
+
+``_cms.schema()`` publishes ``application/vnd.codex-magic.schema+json``: the
+options the sidebar's form shows (``options.schema()``), read from the kernel's
+own codex_magic so that the form and the kernel are always of one version.
 """
 
 from __future__ import annotations
@@ -25,19 +29,14 @@ from .types import CodexError
 PROGRESS_MIME = "application/vnd.codex-magic.progress+json"
 RESULT_MIME = "application/vnd.codex-magic.result+json"
 ERROR_MIME = "application/vnd.codex-magic.error+json"
-
-# Option names the sidebar may set; the rest keep Options' defaults.
-SIDEBAR_OPTIONS = frozenset(
-    {"samples", "temperature", "top_p", "top_k", "max_tokens", "seed", "model", "timeout",
-     "rank", "tests", "context"}
-)
+SCHEMA_MIME = "application/vnd.codex-magic.schema+json"
 # Progress updates closer together than this are dropped (phase changes never are).
 MIN_UPDATE_SECONDS = 0.1
 
 
 def parse_request(request_json: str) -> tuple[str, Any]:
     """The prompt and ``Options`` of a sidebar request; ``CodexError`` if malformed."""
-    from .options import Options
+    from .options import Options, schema
 
     try:
         request = json.loads(request_json)
@@ -51,7 +50,7 @@ def parse_request(request_json: str) -> tuple[str, Any]:
     options = request.get("options") or {}
     if not isinstance(options, dict):
         raise CodexError('the sidebar request\'s "options" must be an object')
-    unknown = sorted(set(options) - SIDEBAR_OPTIONS)
+    unknown = sorted(set(options) - {o["name"] for o in schema()})
     if unknown:
         raise CodexError(f"unknown option(s) from the sidebar: {', '.join(unknown)}")
     values = {k: v for k, v in options.items() if v is not None}
@@ -98,6 +97,15 @@ def _publish(bundle: dict[str, Any], display_id: str, *, update: bool = False) -
         update_display(bundle, raw=True, display_id=display_id)
     else:
         display(bundle, raw=True, display_id=display_id)
+
+
+def schema() -> None:
+    """Publish the options the sidebar's form shows, with their defaults and bounds."""
+    from . import __version__
+    from .options import schema as option_schema
+
+    _publish({SCHEMA_MIME: {"version": __version__, "options": option_schema()},
+              "text/plain": "codex: options"}, f"codex-magic-{uuid.uuid4().hex}")
 
 
 def generate(request_json: str) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .options import add_option_arguments, options_from_args
+from .options import add_arguments, options_from_args
 from .types import CodexError
 
 
@@ -40,7 +40,7 @@ def _read(path: str, what: str) -> str:
 
 def cmd_solve(args: argparse.Namespace) -> int:
     from .pipeline import solve
-    from .widget import render_text
+    from .render import format_timings, render_text
 
     options = options_from_args(args)
     cell = _read(args.file, "prompt file")
@@ -54,8 +54,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
     else:
         print(render_text(result))
         if options.timings:
-            from .magic import format_timings
-
             print(format_timings(result.timings))
     return 0
 
@@ -106,15 +104,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from .models import list_models
+    from .render import models_table
 
     models = list_models()
     if args.json:
         json.dump(models, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    for m in models:
-        mark = "✓" if m["installed"] else " "
-        print(f"{mark} {m['name']:<24} {m['file']:<45} {m['licence']}")
+    print(models_table(models))
     return 0
 
 
@@ -158,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solve", help="sample, test and rank candidates for a prompt file")
     p.add_argument("file", help="a .py file holding a signature + docstring, or - for stdin")
-    add_option_arguments(p)
+    add_arguments(p)
     p.add_argument("--json", action="store_true", help="print the ranked result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_solve)
@@ -179,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     p.set_defaults(func=cmd_demo)
 
-    from .evaluate import add_eval_parser
+    from .evaluation.cli import add_eval_parser
 
     add_eval_parser(sub)
     return parser

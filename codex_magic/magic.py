@@ -1,9 +1,10 @@
 """``%%codex``: the IPython cell magic, a thin shell around ``pipeline.solve``.
 
-Options come from ``OPTION_SPECS`` (so ``%%codex?`` shows them all) over
-defaults that ``%config CodexMagics.<name> = ...`` sets. Every problem a user
-can cause ends in a one-line ``UsageError``: the kernel stays alive, a run-all
-stops there, and nothing else changes.
+Its arguments and its ``%config CodexMagics.<name>`` settings are generated
+from the options' one declaration (``options.py``), so ``%%codex?`` shows them
+all with their defaults. Every problem a user can cause ends in a one-line
+``UsageError``: the kernel stays alive, a run-all stops there, and nothing else
+changes.
 """
 
 from __future__ import annotations
@@ -13,54 +14,40 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, parse_argstring
 from IPython.display import display
-from traitlets import Bool, CFloat, CInt, Enum, Unicode
+from traitlets import Bool
 
 from . import _interrupt
-from .options import OPTION_SPECS, RANKINGS, Options, options_from_args
+from .options import Options, config_traits, decorate_with_arguments, options_from_args
 from .types import CodexError
 
+_TRAITS = config_traits()
+_Settings: Any = type("_CodexSettings", (Magics,), dict(_TRAITS))
 
-def _with_options(func: Any) -> Any:
-    for flags, kwargs in reversed(OPTION_SPECS):
-        func = argument(*flags, **kwargs)(func)
-    return magic_arguments()(func)
+
+def _with_arguments(func: Any) -> Any:
+    func = argument("-o", "--output", metavar="NAME", default=None,
+                    help="also store the result in the variable NAME (it is always in _codex)"
+                    )(func)
+    return decorate_with_arguments(func)
 
 
 @magics_class
-class CodexMagics(Magics):
+class CodexMagics(_Settings):  # type: ignore[misc]
     """Write a function from its signature and docstring with a local model."""
 
-    samples = CInt(10, help="candidates to sample").tag(config=True)
-    temperature = CFloat(-1.0, help="sampling temperature; -1: chosen by the number of "
-                                    "samples and the model").tag(config=True)
-    top_p = CFloat(0.95).tag(config=True)
-    top_k = CInt(40).tag(config=True)
-    max_tokens = CInt(256).tag(config=True)
-    model = Unicode("", help="GGUF path or registry name; empty: the default model").tag(
-        config=True)
-    timeout = CFloat(5.0, help="seconds each candidate's doctests may run").tag(config=True)
-    rank = Enum(list(RANKINGS), "tests").tag(config=True)
-    tests = Bool(True, help="run the docstring's doctests").tag(config=True)
-    context = Bool(False, help="use imports and definitions of cells already run").tag(
-        config=True)
     show_traceback = Bool(False, help="show full tracebacks instead of one-line errors").tag(
         config=True)
 
     def defaults(self) -> Options:
+        """The options ``%config CodexMagics`` set, before the cell's own flags."""
         try:
-            return Options(
-                samples=self.samples,
-                temperature=None if self.temperature < 0 else self.temperature,
-                top_p=self.top_p, top_k=self.top_k, max_tokens=self.max_tokens,
-                model=self.model or None, timeout=self.timeout, rank=self.rank,
-                tests=self.tests, context=self.context,
-            )
+            return Options(**{name: getattr(self, name) for name in _TRAITS})
         except CodexError as e:
             raise UsageError(f"codex: bad %config CodexMagics setting: {e}") from None
 
-    @_with_options
+    @_with_arguments
     @cell_magic
     def codex(self, line: str, cell: str) -> None:
         """Sample candidate bodies for the function in this cell, test them with its
@@ -74,24 +61,26 @@ class CodexMagics(Magics):
             args = parse_argstring(self.codex, line)
         except UsageError as e:
             raise UsageError(f"codex: {e}".replace("\n", " ")) from None
+        if args.output is not None and not args.output.isidentifier():
+            raise UsageError(f"codex: -o needs a variable name, got {args.output!r}")
         try:
             options = options_from_args(args, self.defaults())
         except CodexError as e:
             raise UsageError(f"codex: {e}") from None
-        self._run(cell, options)
+        self._run(cell, options, args.output)
 
     @line_magic
     def codex_models(self, line: str) -> None:
         """List the models registry and whether each model is here."""
         from .models import list_models
+        from .render import models_table
 
-        for m in list_models():
-            mark = "✓" if m["installed"] else " "
-            print(f"{mark} {m['name']:<24} {m['file']}  ({m['licence']})")
+        print(models_table(list_models()))
 
-    def _run(self, cell: str, options: Options) -> None:
+    def _run(self, cell: str, options: Options, output: str | None) -> None:
         from .pipeline import solve
         from .prompt import parse_cell
+        from .render import format_timings
         from .widget import CodexWidget
 
         shell = self.shell
@@ -111,6 +100,8 @@ class CodexMagics(Magics):
             if handle is not None:
                 handle.update(widget)  # refresh the static HTML/text saved in the notebook
             shell.user_ns["_codex"] = result
+            if output:
+                shell.user_ns[output] = result
             if options.timings:
                 print(format_timings(result.timings))
         except CodexError as e:
@@ -136,16 +127,22 @@ class CodexMagics(Magics):
             ) from None
 
 
-def format_timings(t: dict[str, float]) -> str:
-    parts = [f"{k} {t[k]:.2f} s" for k in ("load", "prefill", "decode", "tests", "render")
-             if k in t]
-    if t.get("generated_tokens") and t.get("decode"):
-        parts.append(f"{t['generated_tokens'] / t['decode']:.0f} tok/s")
-    return "codex timings: " + ", ".join(parts)
-
-
 def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(CodexMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the magics and free the model: ``%unload_ext codex_magic``."""
+    manager = ipython.magics_manager
+    for kind, names in CodexMagics.magics.items():
+        for name in names:
+            manager.magics[kind].pop(name, None)
+    manager.registry.pop(CodexMagics.__name__, None)
+    ipython.configurables[:] = [c for c in ipython.configurables
+                                if not isinstance(c, CodexMagics)]
+    from .engine import unload
+
+    unload()
 
 
 def kernel_context(shell: Any, function_name: str) -> str:

@@ -1,18 +1,24 @@
-"""The options of one ``%%codex`` run, shared by the magic, the CLI and the sidebar.
+"""The options of one run, each declared once.
 
-``OPTION_SPECS`` is the single list of command-line options: the magic feeds it
-to ``IPython.core.magic_arguments`` and the CLI to ``argparse``, so both accept
-the same flags with the same help.
+An option is a field of ``Options`` whose metadata (made by ``option``) holds
+its flags, help, bounds and where it appears. Everything else is generated
+from that one declaration: the checks and their one-line messages, the command
+line's and the magic's arguments (``add_arguments``, so ``%%codex?`` and
+``codex-magic solve --help`` agree), the ``%config CodexMagics.<name>`` traits
+(``config_traits``) and the schema the JupyterLab sidebar builds its form from
+(``schema``, sent by the kernel, so the two can never disagree). Help texts
+format their defaults from the field.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from .types import CodexError
+from .types import CodexError, SamplingParams
 
 RANKINGS = ("tests", "logprob", "random")
 MAX_SAMPLES = 256
@@ -21,45 +27,79 @@ MAX_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
+class Spec:
+    """How one option is set and checked; see ``option``."""
+
+    flags: tuple[str, ...]
+    help: str  # may say {default}
+    kind: type  # int, float, str or bool
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # the low bound itself is refused
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+    unset: str = ""  # what None means, in the user's words ("random", "per model")
+    label: str = ""  # the sidebar's label; "" keeps the option out of the sidebar
+    config: bool = True  # a %config CodexMagics trait
+    from_file: bool = False  # the flag names a file whose text is the value
+
+    @property
+    def flag(self) -> str:
+        return self.flags[-1]
+
+
+def option(default: Any, *flags: str, help: str, kind: type, **spec: Any) -> Any:
+    return field(default=default, metadata={"spec": Spec(flags, help, kind, **spec)})
+
+
+@dataclass(frozen=True)
 class Options:
-    samples: int = 10
-    temperature: float | None = None  # None: chosen from the number of samples
-    top_p: float = 0.95
-    top_k: int = 40
-    max_tokens: int = 256
-    seed: int | None = None
-    model: str | None = None  # a GGUF path or a registry name; None: the default model
-    timeout: float = 5.0  # seconds per candidate for its doctests
-    rank: str = "tests"
-    tests: bool = True
-    context: bool = False
-    timings: bool = False
-    grammar: str | None = None  # GBNF text constraining the samples (llama.cpp grammar)
+    samples: int = option(10, "-n", "--samples", kind=int, low=1, high=MAX_SAMPLES,
+                          metavar="N", label="Samples",
+                          help="how many candidates to sample (default {default})")
+    temperature: float | None = option(
+        None, "-t", "--temperature", kind=float, low=0.0, high=2.0, metavar="T",
+        unset="per model: low for one sample, higher for many", label="Temperature",
+        help="sampling temperature (default: {default})")
+    top_p: float = option(0.95, "--top-p", kind=float, low=0.0, high=1.0, low_open=True,
+                          metavar="P", label="Top-p",
+                          help="nucleus sampling threshold (default {default})")
+    top_k: int = option(40, "--top-k", kind=int, low=0, high=100_000, metavar="K",
+                        label="Top-k",
+                        help="sample among the K likeliest tokens, 0 = all (default {default})")
+    max_tokens: int = option(256, "--max-tokens", kind=int, low=1, high=MAX_TOKENS, metavar="M",
+                             label="Max tokens",
+                             help="most tokens per candidate (default {default})")
+    seed: int | None = option(None, "--seed", kind=int, low=0, high=2**31 - 1, metavar="S",
+                              unset="random", label="Seed",
+                              help="random seed (default {default}); the same seed and options "
+                                   "give the same candidates on the same machine (the thread "
+                                   "count changes the rounding)")
+    model: str | None = option(None, "-m", "--model", kind=str, metavar="M",
+                               unset="the embedded Gemma 3 270M", label="Model",
+                               help="a GGUF file or a name from the models registry "
+                                    "(default: {default})")
+    timeout: float = option(5.0, "--timeout", kind=float, low=0.0, high=MAX_TIMEOUT,
+                            low_open=True, metavar="S", label="Timeout (s)",
+                            help="seconds each candidate's doctests may run (default {default})")
+    rank: str = option("tests", "--rank", kind=str, choices=RANKINGS, label="Rank by",
+                       help="order by doctests then mean log-prob (tests), by mean log-prob "
+                            "only (logprob), or at random (default {default})")
+    tests: bool = option(True, "--no-tests", kind=bool, label="Run doctests",
+                         help="do not run the doctests; rank by mean log-prob")
+    context: bool = option(False, "--context", kind=bool, label="Use earlier cells",
+                           help="put imports and definitions of cells already run before the "
+                                "prompt and into the sandbox")
+    timings: bool = option(False, "--timings", kind=bool,
+                           help="show where the time went (load, prefill, decode, tests)")
+    grammar: str | None = option(None, "--grammar", kind=str, metavar="FILE", config=False,
+                                 from_file=True,
+                                 help="constrain the candidates to a GBNF grammar "
+                                      "(llama.cpp format)")
 
     def __post_init__(self) -> None:
-        check = _check
-        check(isinstance(self.samples, int) and 1 <= self.samples <= MAX_SAMPLES,
-              f"--samples must be an integer from 1 to {MAX_SAMPLES}, got {self.samples!r}")
-        check(self.temperature is None or (_is_num(self.temperature) and
-                                           0.0 <= self.temperature <= 2.0),
-              f"--temperature must be between 0 and 2, got {self.temperature!r}")
-        check(_is_num(self.top_p) and 0.0 < self.top_p <= 1.0,
-              f"--top-p must be in (0, 1], got {self.top_p!r}")
-        check(isinstance(self.top_k, int) and 0 <= self.top_k <= 100_000,
-              f"--top-k must be an integer >= 0 (0 = off), got {self.top_k!r}")
-        check(isinstance(self.max_tokens, int) and 1 <= self.max_tokens <= MAX_TOKENS,
-              f"--max-tokens must be an integer from 1 to {MAX_TOKENS}, got {self.max_tokens!r}")
-        check(self.seed is None or (isinstance(self.seed, int) and 0 <= self.seed < 2**31),
-              f"--seed must be an integer from 0 to 2**31-1, got {self.seed!r}")
-        check(_is_num(self.timeout) and 0.0 < self.timeout <= MAX_TIMEOUT,
-              f"--timeout must be between 0 and {MAX_TIMEOUT:g} seconds, got {self.timeout!r}")
-        check(self.rank in RANKINGS,
-              f"--rank must be one of {', '.join(RANKINGS)}, got {self.rank!r}")
-        check(self.model is None or (isinstance(self.model, str) and self.model.strip() != ""),
-              "--model must be a GGUF file path or a registry name")
-        for name in ("tests", "context", "timings"):
-            value = getattr(self, name)
-            check(isinstance(value, bool), f"{name} must be true or false, got {value!r}")
+        for f in dataclasses.fields(self):
+            _check(f.name, spec_of(f), getattr(self, f.name), f.default)
 
     def replace(self, **changes: Any) -> Options:
         return dataclasses.replace(self, **changes)
@@ -77,74 +117,167 @@ class Options:
         defaults.update(model_defaults or {})
         return defaults["single"] if self.samples == 1 else defaults["many"]
 
+    def sampling(self, seed: int, model_defaults: dict[str, float] | None = None
+                 ) -> SamplingParams:
+        """What the engine needs to draw this run's samples."""
+        return SamplingParams(n=self.samples, temperature=self.resolved_temperature(
+            model_defaults), top_p=self.top_p, top_k=self.top_k, max_tokens=self.max_tokens,
+            seed=seed, grammar=self.grammar)
+
+
+def spec_of(f: dataclasses.Field) -> Spec:  # type: ignore[type-arg]
+    spec: Spec = f.metadata["spec"]
+    return spec
+
+
+def specs() -> list[tuple[str, Spec, Any]]:
+    """(name, spec, default) of every option, in the order help shows them."""
+    return [(f.name, spec_of(f), f.default) for f in dataclasses.fields(Options)]
+
 
 def _is_num(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
 
 
-def _check(ok: bool, message: str) -> None:
+def _check(field_name: str, spec: Spec, value: Any, default: Any) -> None:
+    """Refuse a value with a one-line message naming the flag and what it takes."""
+    if value is None and default is None:
+        return
+    name = spec.flag
+    if spec.kind is bool:
+        name = field_name
+        if not isinstance(value, bool):
+            raise CodexError(f"{name} must be true or false, got {value!r}")
+        return
+    if spec.choices:
+        if value not in spec.choices:
+            raise CodexError(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
+        return
+    if spec.kind is str:
+        if not isinstance(value, str) or (not spec.from_file and not value.strip()):
+            raise CodexError(f"{name} must be {spec.help.split(' (')[0]}, got {value!r}")
+        return
+    ok = isinstance(value, int) and not isinstance(value, bool) if spec.kind is int \
+        else _is_num(value)
+    if ok and spec.low is not None:
+        ok = value > spec.low if spec.low_open else value >= spec.low
+    if ok and spec.high is not None:
+        ok = value <= spec.high
     if not ok:
-        raise CodexError(message)
+        raise CodexError(f"{name} must be {_range_words(spec)}, got {value!r}")
 
 
-# (flags, argparse keyword arguments) for every option, in the order --help shows them.
-OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
-    (("-n", "--samples"), dict(type=int, default=None, metavar="N",
-                               help="how many candidates to sample (default 10)")),
-    (("-t", "--temperature"), dict(type=float, default=None, metavar="T",
-                                   help="sampling temperature (default: low for one sample, "
-                                        "higher for many, per model)")),
-    (("--top-p",), dict(type=float, default=None, metavar="P", dest="top_p",
-                        help="nucleus sampling threshold (default 0.95)")),
-    (("--top-k",), dict(type=int, default=None, metavar="K", dest="top_k",
-                        help="sample among the K likeliest tokens, 0 = all (default 40)")),
-    (("--max-tokens",), dict(type=int, default=None, metavar="M", dest="max_tokens",
-                             help="most tokens per candidate (default 256)")),
-    (("--seed",), dict(type=int, default=None,
-                       help="random seed; the same seed and options give the same candidates "
-                            "on the same machine (the thread count changes the rounding)")),
-    (("-m", "--model"), dict(default=None,
-                             help="a GGUF file or a name from the models registry "
-                                  "(default: the embedded Gemma 3 270M)")),
-    (("--timeout",), dict(type=float, default=None, metavar="S",
-                          help="seconds each candidate's doctests may run (default 5)")),
-    (("--rank",), dict(default=None, choices=RANKINGS,
-                       help="order by doctests then mean log-prob (tests), by mean "
-                            "log-prob only (logprob), or at random")),
-    (("--no-tests",), dict(action="store_true", default=None, dest="no_tests",
-                           help="do not run the doctests; rank by mean log-prob")),
-    (("--context",), dict(action="store_true", default=None,
-                          help="put imports and definitions of cells already run "
-                               "before the prompt and into the sandbox")),
-    (("--timings",), dict(action="store_true", default=None,
-                          help="show where the time went (load, prefill, decode, tests)")),
-    (("--grammar",), dict(default=None, metavar="FILE", dest="grammar_file",
-                          help="constrain the candidates to a GBNF grammar (llama.cpp format)")),
-]
+def _range_words(spec: Spec) -> str:
+    low, high = f"{spec.low:g}", f"{spec.high:g}" if spec.high is not None else ""
+    if spec.kind is int:
+        if spec.high is not None and spec.high >= 2**31 - 1:
+            return f"an integer from {low} to 2**31-1"
+        return f"an integer from {low} to {high}" if high else f"an integer >= {low}"
+    if spec.low_open:
+        return f"in ({low}, {high}]"
+    return f"between {low} and {high}"
 
 
-def add_option_arguments(parser: argparse.ArgumentParser) -> None:
-    for flags, kwargs in OPTION_SPECS:
+def describe_default(spec: Spec, default: Any) -> str:
+    return spec.unset if default is None else f"{default:g}" if isinstance(default, float) \
+        else str(default)
+
+
+# -- what is generated from the declarations ------------------------------------------------
+
+
+def argument_specs() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """(flags, argparse keyword arguments) of every option: unset flags stay None."""
+    out = []
+    for name, spec, default in specs():
+        kwargs: dict[str, Any] = {"dest": name + ("_file" if spec.from_file else ""),
+                                  "default": None,
+                                  "help": spec.help.format(default=describe_default(spec,
+                                                                                   default))}
+        if spec.kind is bool:
+            kwargs |= {"action": "store_const", "const": not default}
+        else:
+            if spec.kind is not str:
+                kwargs["type"] = spec.kind
+            if spec.choices:
+                kwargs["choices"] = spec.choices
+            if spec.metavar:
+                kwargs["metavar"] = spec.metavar
+        out.append((spec.flags, kwargs))
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    for flags, kwargs in argument_specs():
         parser.add_argument(*flags, **kwargs)
+
+
+def decorate_with_arguments(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The magic's ``@magic_arguments`` and one ``@argument`` per option."""
+    from IPython.core.magic_arguments import argument, magic_arguments
+
+    for flags, kwargs in reversed(argument_specs()):
+        func = argument(*flags, **kwargs)(func)
+    return magic_arguments()(func)  # type: ignore[no-any-return]
 
 
 def options_from_args(args: argparse.Namespace, base: Options | None = None) -> Options:
     """Options from parsed arguments; flags not given keep ``base``'s values."""
-    base = base or Options()
     changes: dict[str, Any] = {}
-    for name in ("samples", "temperature", "top_p", "top_k", "max_tokens", "seed", "model",
-                 "timeout", "rank", "context", "timings"):
+    for name, spec, _ in specs():
+        if spec.from_file:
+            path = getattr(args, name + "_file", None)
+            if path:
+                changes[name] = _read_text(path, spec.flag)
+            continue
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
-    if getattr(args, "no_tests", None):
-        changes["tests"] = False
-    path = getattr(args, "grammar_file", None)
-    if path:
-        try:
-            with open(path, encoding="utf-8") as f:
-                changes["grammar"] = f.read()
-        except (OSError, UnicodeDecodeError) as e:
-            raise CodexError(f"cannot read the grammar file {path}: "
-                             f"{getattr(e, 'strerror', None) or e}") from None
-    return dataclasses.replace(base, **changes)
+    return dataclasses.replace(base or Options(), **changes)
+
+
+def _read_text(path: str, flag: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CodexError(f"cannot read the {flag[2:]} file {path}: "
+                         f"{getattr(e, 'strerror', None) or e}") from None
+
+
+def config_traits() -> dict[str, Any]:
+    """A ``%config``-able trait per option, with the option's default and help."""
+    import traitlets
+
+    traits = {}
+    for name, spec, default in specs():
+        if not spec.config:
+            continue
+        help = spec.help.format(default=describe_default(spec, default))
+        if spec.choices:
+            trait = traitlets.Enum(list(spec.choices), default, help=help)
+        elif spec.kind is bool:
+            trait = traitlets.Bool(default, help=help)
+        else:
+            cls = {int: traitlets.CInt, float: traitlets.CFloat, str: traitlets.Unicode}
+            trait = cls[spec.kind](default, allow_none=default is None, help=help)
+        traits[name] = trait.tag(config=True)
+    return traits
+
+
+def schema() -> list[dict[str, Any]]:
+    """The sidebar's form: every option it shows, with type, default, bounds and help."""
+    out = []
+    for name, spec, default in specs():
+        if not spec.label:
+            continue
+        kind = "choice" if spec.choices else {int: "int", float: "float", str: "str",
+                                              bool: "bool"}[spec.kind]
+        out.append({
+            "name": name, "label": spec.label, "flag": spec.flag, "type": kind,
+            "default": default, "nullable": default is None, "placeholder": spec.unset,
+            "help": spec.help.format(default=describe_default(spec, default)),
+            "min": spec.low, "max": spec.high, "min_exclusive": spec.low_open,
+            "choices": list(spec.choices),
+        })
+    return out

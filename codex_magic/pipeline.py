@@ -1,23 +1,23 @@
 """The one orchestration function: cell in, ranked and tested candidates out.
 
 The magic, the JupyterLab sidebar, the CLI and the evaluation harness all call
-``solve``; each stays a thin shell around it.
+``solve`` (the evaluation calls its steps, ``draw`` and ``check_candidates``);
+each stays a thin shell around it.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import time
 from collections.abc import Callable
 
-from . import _interrupt
+from . import _interrupt, sandbox
 from . import prompt as prompt_mod
 from . import rank as rank_mod
-from . import sandbox
-from .engine import Engine, get_engine, new_seed
-from .models import resolve
+from .engine import Engine, TokenProgress, engine_for, new_seed
 from .options import Options
-from .types import Progress, Result, Task, Verdict
+from .types import Progress, Result, Sample, SamplingParams, Task, Verdict
 
 ProgressFn = Callable[[Progress], None]
 
@@ -30,31 +30,25 @@ def solve(cell: str, options: Options, *, engine: Engine | None = None, context:
     decode step or so, leaving no process, file or half-made state behind.
     """
     with _interrupt.interruptible():
-        return _solve(cell, options, engine, context, progress)
+        return _solve(cell, options, engine, context, progress or (lambda p: None))
 
 
 def _solve(cell: str, options: Options, engine: Engine | None, context: str,
-           progress: ProgressFn | None) -> Result:
-    report = progress or (lambda p: None)
+           report: ProgressFn) -> Result:
     timings: dict[str, float] = {}
     task = prompt_mod.parse_cell(cell, context)
 
     t0 = time.perf_counter()
-    entry = None
+    defaults = None
     if engine is None:
         report(Progress("loading"))
         _interrupt.phase("resolve")
-        choice = resolve(options.model)
-        entry = choice.entry
-        engine = get_engine(choice.path)
-    timings["load"] = float(getattr(engine, "load_s", 0.0))
+        engine, defaults = engine_for(options)
+    timings["load"] = engine.load_s
     timings["resolve"] = time.perf_counter() - t0 - timings["load"]
 
-    n = options.samples
-    temperature = options.resolved_temperature((entry or {}).get("temperature"))
-    seed = options.seed if options.seed is not None else new_seed()
-
-    last = [0.0]
+    params = options.sampling(options.seed if options.seed is not None else new_seed(), defaults)
+    n, last = params.n, [0.0]
 
     def on_tokens(tokens: int, finished: int) -> None:
         now = time.perf_counter()
@@ -63,21 +57,13 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
             report(Progress("sampling", finished, n, tokens))
 
     report(Progress("sampling", 0, n, 0))
-    t1 = time.perf_counter()
-    extra = {"grammar": options.grammar} if options.grammar else {}
-    samples = engine.sample(task.prompt, n=n, temperature=temperature, top_p=options.top_p,
-                            top_k=options.top_k, max_tokens=options.max_tokens, seed=seed,
-                            stop=prompt_mod.stop_index, on_progress=on_tokens, **extra)
-    stats = getattr(engine, "stats", None)
-    timings["prefill"] = float(getattr(stats, "prefill_s", 0.0))
-    timings["decode"] = float(getattr(stats, "decode_s", time.perf_counter() - t1))
-    if stats is not None:
-        timings["prompt_tokens"] = float(stats.prompt_tokens)
-        timings["generated_tokens"] = float(stats.generated_tokens)
+    samples = draw(engine, task.prompt, params, on_tokens)
+    stats = engine.stats
+    timings |= {"prefill": stats.prefill_s, "decode": stats.decode_s,
+                "prompt_tokens": float(stats.prompt_tokens),
+                "generated_tokens": float(stats.generated_tokens)}
 
-    bodies = [prompt_mod.cut_completion(s.text) for s in samples]
-    codes = [prompt_mod.build_code(task, b) for b in bodies]
-
+    bodies = [s.text for s in samples]
     t2 = time.perf_counter()
     _interrupt.phase("testing")
     verdicts = check_candidates(task, bodies, options, report)
@@ -85,20 +71,28 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
 
     _interrupt.phase("ranking")
     by = ranking_for(options, task)
-    ranked = rank_mod.rank(samples, bodies, codes, verdicts, by=by, seed=seed)
-    n_correct = sum(1 for v in verdicts if v.all_passed)
+    codes = [prompt_mod.build_code(task, b) for b in bodies]
+    ranked = rank_mod.rank(samples, bodies, codes, verdicts, by=by, seed=params.seed)
     report(Progress("done", len(ranked), len(ranked), 0))
     return Result(
         candidates=ranked,
         n_samples=n,
-        n_correct=n_correct,
+        n_correct=sum(1 for v in verdicts if v.all_passed),
         n_doctests=len(task.doctests) if options.tests else 0,
-        model=getattr(engine, "name", "model"),
-        temperature=temperature,
-        seed=seed,
+        model=engine.name,
+        temperature=params.temperature,
+        seed=params.seed,
         rank_by=by,
         timings=timings,
     )
+
+
+def draw(engine: Engine, prompt: str, params: SamplingParams,
+         on_progress: TokenProgress | None = None) -> list[Sample]:
+    """The sampling step: n completions, each cut where the function body ends
+    (the paper's stop sequences, or the first unindented line)."""
+    samples = engine.sample(prompt, params, stop=prompt_mod.stop_index, on_progress=on_progress)
+    return [dataclasses.replace(s, text=prompt_mod.cut_completion(s.text)) for s in samples]
 
 
 def ranking_for(options: Options, task: Task) -> str:

@@ -31,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .types import Doctest, Failure, Verdict, usable_cores
+from ._limits import usable_cores
+from .types import Doctest, Failure, Verdict
 
 CHILD = Path(__file__).with_name("_sandbox_child.py")
 

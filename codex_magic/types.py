@@ -11,8 +11,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._limits import usable_cores  # noqa: F401  (re-exported: the sandbox counts cores)
-
 
 class CodexError(Exception):
     """A problem the user can fix; its message is one line saying what and how."""
@@ -41,6 +39,19 @@ class Task:
     function_name: str
     doctests: tuple[Doctest, ...]
     signature: str = ""  # the def line(s) without the docstring, for the sandbox's program
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to draw one batch of samples: what every engine is asked."""
+
+    n: int
+    temperature: float  # 0: greedy
+    top_p: float = 0.95
+    top_k: int = 40  # 0: the whole vocabulary
+    max_tokens: int = 256
+    seed: int = 0  # sequence i draws with seed + i
+    grammar: str | None = None  # GBNF text (llama.cpp engines only)
 
 
 @dataclass(frozen=True)
@@ -129,48 +140,31 @@ class Result:
         return self.candidates[0]
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        for cand, obj in zip(data["candidates"], self.candidates, strict=True):
-            cand["passed"] = obj.verdict.passed
-            cand["total"] = obj.verdict.total
-        return _jsonable(data)
+        """Strict JSON, as the sidebar and ``solve --json`` get it (``render.result_json``)."""
+        from .render import result_json
+
+        return result_json(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Result:
-        cands = []
-        for c in data["candidates"]:
-            v = dict(c["verdict"])
-            v["failures"] = tuple(Failure(**f) for f in v.get("failures", ()))
-            cands.append(
-                Candidate(
-                    rank=c["rank"],
-                    code=c["code"],
-                    body=c["body"],
-                    verdict=Verdict(**v),
-                    mean_logprob=_num(c["mean_logprob"]),
-                    sum_logprob=_num(c["sum_logprob"]),
-                    count=c["count"],
-                    seeds=tuple(c.get("seeds", ())),
-                )
+        cands = tuple(
+            Candidate(
+                rank=c["rank"], code=c["code"], body=c["body"],
+                verdict=Verdict(passed=c["passed"], total=c["total"],
+                                failures=tuple(Failure(**f) for f in c.get("failures", ())),
+                                status=c.get("status", "ok"), detail=c.get("detail", ""),
+                                seconds=c.get("seconds", 0.0)),
+                mean_logprob=_num(c["mean_logprob"]), sum_logprob=_num(c["sum_logprob"]),
+                count=c["count"], seeds=tuple(c.get("seeds", ())),
             )
+            for c in data["candidates"]
+        )
         fields = {f.name for f in dataclasses.fields(cls)} - {"candidates"}
-        rest = {k: v for k, v in data.items() if k in fields}
-        return cls(candidates=tuple(cands), **rest)
+        return cls(candidates=cands, **{k: v for k, v in data.items() if k in fields})
 
 
 def _num(x: Any) -> float:
     return float("-inf") if x is None else float(x)
-
-
-def _jsonable(obj: Any) -> Any:
-    """Replace non-finite floats by None so the output is strict JSON."""
-    if isinstance(obj, float):
-        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
 
 
 @dataclass(frozen=True)

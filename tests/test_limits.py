@@ -15,17 +15,18 @@ import pytest
 
 from codex_magic import _limits
 from codex_magic._limits import cpu_has_amx, cpu_quota, memory_room, usable_cores
+from tests.test_engine import draw
 
 XEON_AMX = textwrap.dedent("""\
     processor	: 0
     vendor_id	: GenuineIntel
     model name	: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz
-    flags		: fpu vme sse sse2 avx avx2 avx512f avx512_bf16 amx_bf16 avx512_fp16 amx_tile amx_int8
+    flags		: fpu sse sse2 avx avx2 avx512f avx512_bf16 amx_bf16 avx512_fp16 amx_tile amx_int8
     bugs		: spectre_v1
 
     processor	: 1
     vendor_id	: GenuineIntel
-    flags		: fpu vme sse sse2 avx avx2 avx512f avx512_bf16 amx_bf16 avx512_fp16 amx_tile amx_int8
+    flags		: fpu sse sse2 avx avx2 avx512f avx512_bf16 amx_bf16 avx512_fp16 amx_tile amx_int8
 """)
 EPYC = textwrap.dedent("""\
     processor	: 0
@@ -57,13 +58,13 @@ HERE_AMX = cpu_has_amx()
 def test_on_an_amx_cpu_the_weights_are_not_repacked(tiny_engine):
     # llama.cpp's AMX repacking crashed in ggml_backend_amx_mul_mat on these CPUs.
     assert tiny_engine.repack is False
-    assert tiny_engine.sample("def f(x):\n", n=2, temperature=0.5, max_tokens=4, seed=1)
+    assert draw(tiny_engine, "def f(x):\n", n=2, temperature=0.5, max_tokens=4, seed=1)
 
 
 @pytest.mark.skipif(HERE_AMX, reason="needs a CPU without AMX, e.g. AMD EPYC (this one has AMX)")
 def test_without_amx_the_weights_are_repacked_and_the_copy_is_counted(tiny_engine):
     assert tiny_engine.repack is True
-    assert tiny_engine.sample("def f(x):\n", n=2, temperature=0.5, max_tokens=4, seed=1)
+    assert draw(tiny_engine, "def f(x):\n", n=2, temperature=0.5, max_tokens=4, seed=1)
 
 
 # -- cgroups, laid out as the kernel lays them out -------------------------------------------

@@ -106,7 +106,7 @@ def test_tiny_model_decodes_tokens(tiny: Path) -> None:
 
 def _decode_low_level(path: Path) -> int:
     """Load ``path`` with llama.cpp's C API and decode a prompt; llama_decode's return code."""
-    from codex_magic.engine import cpu_has_amx
+    from codex_magic._limits import cpu_has_amx
 
     ll = _llama()
     ll.llama_backend_init()

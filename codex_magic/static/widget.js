@@ -44,13 +44,10 @@ function insertBelow(root, code) {
   return detail.handled === true;
 }
 
+// The badge's text, kind (pass, fail, none) and tooltip come from Python (render.badge).
 function badge(c) {
-  let text, kind;
-  if (c.status === "syntax error" || c.status === "empty") { text = c.status; kind = "bad"; }
-  else if (c.total === 0) { text = "no tests"; kind = "none"; }
-  else { text = `${c.passed}/${c.total}`; kind = c.passed === c.total ? "good" : "bad"; }
-  const label = c.total === 0 ? text : `${c.passed} of ${c.total} doctests passed`;
-  return el("span", { class: `codex-badge codex-badge-${kind}`, title: label, "aria-label": label }, text);
+  const b = c.badge;
+  return el("span", { class: `codex-badge codex-badge-${b.kind}`, title: b.title, "aria-label": b.title }, b.text);
 }
 
 function failures(c) {

@@ -98,7 +98,7 @@ def test_generate_publishes_progress_in_place_then_the_result(kernel):
     result = results[0]
     assert result["n_samples"] == 2 and result["seed"] == 1
     assert result["candidates"] and result["candidates"][0]["code"].startswith("def add(a, b):")
-    assert {"passed", "total", "mean_logprob", "count", "verdict"} <= set(result["candidates"][0])
+    assert {"passed", "total", "mean_logprob", "count", "status", "badge"} <= set(result["candidates"][0])
 
 
 @pytest.mark.model
@@ -117,9 +117,9 @@ def test_context_puts_the_kernels_earlier_cells_before_the_prompt(kernel):
         [results[context]] = [m["content"]["data"][RESULT_MIME] for m in messages
                               if RESULT_MIME in m["content"].get("data", {})]
     ran = [c for c in results[False]["candidates"]
-           if c["verdict"]["status"] not in ("syntax error", "empty")]
+           if c["status"] not in ("syntax error", "empty")]
     assert ran, "no candidate parsed"
     for c in ran:
         assert c["passed"] == 0
-        assert "NameError" in c["verdict"]["failures"][0]["got"]
+        assert "NameError" in c["failures"][0]["got"]
     assert any(c["passed"] == 1 for c in results[True]["candidates"])

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .evaluate import EvalReport
+    from .report import EvalReport
 
 PASS_AT_K_PNG = "eval_pass_at_k.png"
 RANKING_PNG = "eval_ranking.png"
@@ -62,7 +62,7 @@ def plot_ranking(report: EvalReport, path: str | Path) -> None:
     """Share of problems whose top candidate passes the hidden tests (the paper's Figure 7)."""
     from matplotlib.figure import Figure
 
-    from .evaluate import HEURISTICS
+    from .metrics import HEURISTICS
 
     labels = {
         "random": "random",

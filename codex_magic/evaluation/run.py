@@ -1,0 +1,182 @@
+"""Running an evaluation: sample every problem with the engine, judge, summarise.
+
+For each problem the engine samples n completions in one batch at each
+temperature (``pipeline.draw``, the magic's own sampling step); the sandbox
+runs every completion against the problem's hidden tests and its docstring's
+``>>>`` examples, in a thread while the next problem samples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..options import Options
+from ..pipeline import draw
+from ..types import CodexError, Sample, SamplingParams
+from .judge import DEFAULT_TIMEOUT, JudgedSample, _check_problem, judge
+from .metrics import GREEDY
+from .report import EvalReport, _tkey, summarize
+from .store import _check_settings, _read_done, _Run, _seed, _write_rows
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    from .._limits import usable_cores
+
+    return f"{cpu}, {usable_cores()} cores usable, {platform.system()} {platform.release()}"
+
+
+def evaluate_problems(
+    problems: Sequence[Mapping[str, Any]],
+    *,
+    model: str | None = None,
+    n: int = 10,
+    temperatures: Sequence[float] = (0.2, 0.8),
+    ks: Sequence[int] = (1, 10),
+    greedy: bool = False,
+    max_tokens: int = Options.max_tokens,
+    top_p: float = Options.top_p,
+    top_k: int = Options.top_k,
+    seed: int = 0,
+    timeout: float = DEFAULT_TIMEOUT,
+    out: str | os.PathLike[str] | None = None,
+    overlap: bool = True,
+    threads: int | None = None,
+    progress: bool = True,
+) -> EvalReport:
+    """Sample, test and score a list of problems; the notebook face of ``codex-magic eval``.
+
+    Each problem is a dict like a HumanEval row: ``task_id``, ``prompt`` (imports,
+    signature and docstring; its ``>>>`` examples are used for ranking), ``test``
+    (hidden tests defining ``check(candidate)``, used for scoring only) and
+    ``entry_point`` (the function's name). With ``out``, samples are kept in
+    that folder and a second call resumes where the first stopped.
+
+    ``threads`` sets llama.cpp's threads (default: every usable core); 1 leaves
+    a core to other work and was a little faster here when another process
+    held a core (docs/evaluation.md).
+    """
+    problems = list(problems)
+    if not problems:
+        raise CodexError("no problems to evaluate")
+    for p in problems:
+        _check_problem(p)
+    ids = [p["task_id"] for p in problems]
+    if len(set(ids)) != len(ids):
+        raise CodexError("task_id values must be unique")
+    Options(samples=n, max_tokens=max_tokens, top_p=top_p, top_k=top_k, seed=seed,
+            timeout=timeout)  # the magic's own checks, with its messages
+    temps = tuple(dict.fromkeys(float(t) for t in temperatures))
+    for t in temps:
+        Options(temperature=t)
+    if not temps and not greedy:
+        raise CodexError("give at least one temperature, or greedy=True")
+    ks = tuple(sorted(set(int(k) for k in ks)))
+    if any(k < 1 for k in ks):
+        raise CodexError(f"k must be at least 1, got {min(ks)}")
+
+    from ..engine import get_engine
+    from ..models import resolve
+
+    started = time.perf_counter()
+    choice = resolve(model)
+    if threads is not None and threads < 1:
+        raise CodexError(f"threads must be at least 1, got {threads}")
+    engine = get_engine(choice.path, **({"n_threads": threads} if threads else {}))
+    model_name = choice.name
+    settings = {"model": model_name, "n": n, "max_tokens": max_tokens, "top_p": top_p,
+                "top_k": top_k, "seed": seed, "timeout": timeout,
+                "threads": getattr(engine, "n_threads", threads)}
+
+    runs = [_Run(_tkey(t), t, n) for t in temps]
+    if greedy:
+        runs.append(_Run(GREEDY, 0.0, 1))
+
+    out_dir = Path(out) if out is not None else None
+    done: dict[str, dict[str, list[JudgedSample]]] = {r.label: {} for r in runs}
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _check_settings(out_dir, settings)
+        for r in runs:
+            done[r.label] = _read_done(out_dir / r.filename, r.n)
+
+    todo = [(r, p) for r in runs for p in problems if p["task_id"] not in done[r.label]]
+    timings = {"load": time.perf_counter() - started, "sample": 0.0, "judge": 0.0}
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(runs) * len(problems), initial=len(runs) * len(problems) - len(todo),
+               unit="problem", desc="eval", disable=not progress, dynamic_ncols=True)
+
+    def judged(run: _Run, problem: Mapping[str, Any], samples: list[Sample]) -> list[JudgedSample]:
+        t0 = time.perf_counter()
+        rows = judge(problem, samples, run.temperature, timeout)
+        timings["judge"] += time.perf_counter() - t0
+        return rows
+
+    def finish(run: _Run, rows: list[JudgedSample]) -> None:
+        done[run.label][rows[0].task_id] = rows
+        if out_dir is not None:
+            _write_rows(out_dir / run.filename, rows)
+        bar.set_postfix_str(f"{run.label}: {rows[0].task_id}", refresh=False)
+        bar.update(1)
+
+    # Judging problem i (subprocesses, mostly waiting) runs in a thread while
+    # the engine samples problem i+1; `overlap=False` judges before sampling on.
+    pending: tuple[_Run, Future[list[JudgedSample]]] | None = None
+    try:
+        with ThreadPoolExecutor(max_workers=1) as judge_pool:
+            for run, problem in todo:
+                t0 = time.perf_counter()
+                params = SamplingParams(n=run.n, temperature=run.temperature, top_p=top_p,
+                                        top_k=top_k, max_tokens=max_tokens,
+                                        seed=_seed(seed, problem["task_id"]))
+                samples = draw(engine, problem["prompt"], params)
+                timings["sample"] += time.perf_counter() - t0
+                if pending is not None:
+                    finish(pending[0], pending[1].result())
+                    pending = None
+                future = judge_pool.submit(judged, run, problem, samples)
+                if overlap:
+                    pending = (run, future)
+                else:
+                    finish(run, future.result())
+            if pending is not None:
+                finish(pending[0], pending[1].result())
+    finally:
+        bar.close()
+
+    greedy_rows = done.get(GREEDY) if greedy else None
+    report = summarize(
+        {r.temperature: done[r.label] for r in runs if r.label != GREEDY},
+        greedy_rows,
+        problems,
+        model=model_name,
+        n=n,
+        ks=ks,
+        settings=settings,
+        machine=machine_description(),
+        seconds=time.perf_counter() - started,
+        timings=timings,
+    )
+    if out_dir is not None:
+        (out_dir / "results.json").write_text(
+            json.dumps(report.to_json(), indent=1) + "\n", encoding="utf-8"
+        )
+    return report
+

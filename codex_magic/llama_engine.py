@@ -1,0 +1,243 @@
+"""The llama.cpp engine: n candidates from a GGUF model in one batch.
+
+The Codex recipe is "generate many, then pick", which is only usable in a
+notebook if n candidates cost little more than one. So the prompt is decoded
+once (prefill), its KV cache is shared by n sequences (``kv_unified``), and the
+n sequences are then decoded together, one batched ``llama_decode`` per step.
+Each sequence has its own seed. The log-probability of each sampled token under
+the model (the untempered log-softmax) is recorded for ranking, without
+``logits_all``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _interrupt
+from ._limits import Need, cpu_has_amx, thread_reserve, usable_cores
+from ._llama_context import Context
+from ._llama_lib import callback, clear_log, last_log_error, llama
+from .engine import EngineStats, TokenProgress
+from .sampling import HostSampler, Sequences, StopRule, logsumexp_rows, stop_rule
+from .types import CodexError, Sample, SamplingParams
+
+
+class LlamaEngine:
+    """A GGUF model loaded once, sampling batches of candidates."""
+
+    def __init__(self, path: str | os.PathLike[str], *, n_gpu_layers: int | None = None,
+                 n_threads: int | None = None, flash_attn: bool | None = None) -> None:
+        self._ll = ll = llama()
+        self.path = Path(path)
+        self.name = self.path.name
+        self.gpu = bool(ll.llama_supports_gpu_offload())
+        if n_gpu_layers is None:
+            n_gpu_layers = -1 if self.gpu else 0  # -1: every layer
+        self.n_gpu_layers = n_gpu_layers
+        self.n_threads = n_threads or usable_cores()
+        self.flash_attn = flash_attn
+        self.stats = EngineStats()
+        self._context: Context | None = None
+        self._lock = threading.Lock()
+
+        t0 = time.perf_counter()
+        mparams = ll.llama_model_default_params()
+        mparams.n_gpu_layers = n_gpu_layers
+        # llama.cpp's AMX weight repacking crashes (SIGSEGV in ggml_backend_amx_mul_mat) on
+        # the Xeon CPUs with AMX we test on; the plain CPU path is safe everywhere. On
+        # other CPUs the weights are repacked for faster matrix products, into a copy.
+        self.repack = not cpu_has_amx()
+        mparams.use_extra_bufts = self.repack
+        self._model_need().check(f"loading {self.name}",
+                                 "use a smaller model (or give the kernel more memory)")
+        mparams.progress_callback = callback("progress")  # polls for an interrupt
+        clear_log()
+        _interrupt.phase("loading")
+        model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
+        _interrupt.check()
+        if not model:
+            why = last_log_error()
+            raise CodexError(
+                f"llama.cpp could not load {self.path.name}: the file is truncated, corrupt or "
+                f"of an unsupported kind, or memory ran out{' (' + why + ')' if why else ''}"
+            )
+        self._model = model
+        self._vocab = ll.llama_model_get_vocab(model)
+        self.n_vocab = int(ll.llama_vocab_n_tokens(self._vocab))
+        self.n_ctx_train = int(ll.llama_model_n_ctx_train(model))
+        self._add_bos = bool(ll.llama_vocab_get_add_bos(self._vocab))
+        self._pieces: dict[int, bytes] = {}
+        # Seconds this call spent loading the model; get_engine sets 0 when it reuses it.
+        self.load_s = time.perf_counter() - t0
+
+    # -- tokens ---------------------------------------------------------------------
+
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        ll = self._ll
+        data = text.encode("utf-8")
+        cap = len(data) + 8
+        buf = (ll.llama_token * cap)()
+        n = ll.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos and self._add_bos,
+                              False)
+        if n < 0:
+            cap = -n
+            buf = (ll.llama_token * cap)()
+            n = ll.llama_tokenize(self._vocab, data, len(data), buf, cap,
+                                  add_bos and self._add_bos, False)
+        return list(buf[:n])
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def piece(self, token: int) -> bytes:
+        cached = self._pieces.get(token)
+        if cached is not None:
+            return cached
+        buf = ctypes.create_string_buffer(64)
+        n = self._ll.llama_token_to_piece(self._vocab, token, buf, 64, 0, False)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self._ll.llama_token_to_piece(self._vocab, token, buf, -n, 0, False)
+        out = buf.raw[:n]
+        self._pieces[token] = out
+        return out
+
+    def is_eog(self, token: int) -> bool:
+        return bool(self._ll.llama_vocab_is_eog(self._vocab, token))
+
+    # -- memory: refuse before llama.cpp would abort (see _limits.Need) -------------------
+
+    def _model_need(self) -> Need:
+        size = self.path.stat().st_size
+        # The file is mapped (address space, page cache); a repacked copy is real memory.
+        copy = size if self.repack and not (self.gpu and self.n_gpu_layers) else 0
+        return Need(virtual=size + copy + thread_reserve(self.n_threads + 1), resident=copy)
+
+    def _ensure_context(self, n_seq: int, n_ctx: int) -> Context:
+        if self._context is None or not self._context.fits(n_seq, n_ctx):
+            self._free_context()
+            self._context = Context(self, n_seq, n_ctx)
+            self.stats.n_ctx = self._context.n_ctx
+        return self._context
+
+    def _free_context(self) -> None:
+        if self._context is not None:
+            self._context.free()
+            self._context = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._free_context()
+            if getattr(self, "_model", None):
+                self._ll.llama_model_free(self._model)
+                self._model = None
+
+    def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order varies
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- sampling -------------------------------------------------------------------
+
+    def sample(self, prompt: str, params: SamplingParams, *,
+               stop: StopRule | Sequence[str] = (),
+               on_progress: TokenProgress | None = None) -> list[Sample]:
+        """Draw ``params.n`` completions of ``prompt`` in one batch.
+
+        An interrupt stops it within a decode step; the next call starts clean.
+        """
+        if params.n < 1:
+            raise CodexError("n must be at least 1")
+        with self._lock:
+            try:
+                return self._sample(prompt, params, stop_rule(stop), on_progress)
+            except BaseException:
+                if self._context is not None:
+                    self._context.kept = []  # an interrupted call leaves no KV to trust
+                raise
+
+    def _sample(self, prompt: str, p: SamplingParams, find_stop: StopRule,
+                on_progress: TokenProgress | None) -> list[Sample]:
+        n = p.n
+        stats = self.stats = EngineStats()
+        tokens = self.tokenize(prompt)
+        n_prompt = stats.prompt_tokens = len(tokens)
+        if n_prompt + p.max_tokens > self.n_ctx_train:
+            raise CodexError(
+                f"the prompt is {n_prompt} tokens and --max-tokens {p.max_tokens}, more than "
+                f"the model's context of {self.n_ctx_train}: shorten the cell or lower "
+                "--max-tokens"
+            )
+        ctx = self._ensure_context(n, n_prompt + n * p.max_tokens + 1)
+        stats.n_ctx = ctx.n_ctx
+        t0 = time.perf_counter()
+        stats.reused_prompt_tokens, stats.prefill_calls = ctx.prefill(tokens)
+        stats.prefill_s = time.perf_counter() - t0
+
+        t1 = time.perf_counter()
+        ctx.fork(n)
+        seqs = Sequences([(p.seed + i) % 2**32 for i in range(n)], find_stop)
+        # Top-k sampling runs on the host for all sequences at once (numpy); llama.cpp's
+        # sampler chains, one call per sequence and step, serve grammars and top-k off.
+        host = (HostSampler(p.temperature, p.top_p, p.top_k, seqs.seeds)
+                if p.grammar is None and (p.temperature <= 0 or 0 < p.top_k <= 1000) else None)
+        chains: list[Any] = []
+        try:
+            for sd in seqs.seeds if host is None else ():
+                chains.append(ctx.chain(p, sd))
+            self._decode_steps(ctx, seqs, p, host, chains, n_prompt, on_progress, t0)
+        finally:
+            for chain in chains:
+                ctx.free_chain(chain)
+            ctx.trim(n, n_prompt)
+        stats.decode_s = time.perf_counter() - t1
+        stats.generated_tokens = seqs.generated
+        if stats.first_finished_s is None:
+            stats.first_finished_s = time.perf_counter() - t0
+        return seqs.samples()
+
+    def _decode_steps(self, ctx: Context, seqs: Sequences, p: SamplingParams,
+                      host: HostSampler | None, chains: list[Any], n_prompt: int,
+                      on_progress: TokenProgress | None, t0: float) -> None:
+        """Choose a token for every active sequence, then decode them all; repeat."""
+        stats, n = self.stats, len(seqs.seeds)
+        # After the prefill, every sequence samples from the prompt's last logits row.
+        row_of = [0] * n
+        n_rows = 1
+        lse_buf = np.empty((n, self.n_vocab), dtype=np.float32)
+        for step in range(p.max_tokens):
+            _interrupt.phase("decode" if p.grammar is None else "decode-grammar")
+            logits = ctx.logits_rows(n_rows)
+            lse = logsumexp_rows(logits, lse_buf)
+            rows = [row_of[s] for s in seqs.active]
+            picked = host.sample(logits, rows, seqs.active) if host is not None else [
+                ctx.sample_chain(chains[s], -1 if step == 0 else row_of[s])
+                for s in seqs.active]
+            going, entries = [], []
+            for s, r, tok in zip(seqs.active, rows, picked, strict=True):
+                piece = None if self.is_eog(tok) else self.piece(tok)
+                if seqs.add(s, tok, piece, float(logits[r, tok] - lse[r])) and \
+                        step + 1 < p.max_tokens:
+                    going.append(s)
+                    entries.append((tok, n_prompt + step, s, True))
+            if len(going) < len(seqs.active) and stats.first_finished_s is None:
+                stats.first_finished_s = time.perf_counter() - t0
+            seqs.active = going
+            if on_progress is not None:
+                on_progress(seqs.generated, seqs.finished)
+            if not going:
+                break
+            for i, s in enumerate(going):
+                row_of[s] = i
+            n_rows = len(going)
+            ctx.decode(entries)
+            stats.decode_calls += 1
