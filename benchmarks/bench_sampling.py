@@ -4,7 +4,7 @@ For each n, in a fresh process each (so peak memory is per configuration):
 
   naive   n calls of llama-cpp-python's ``Llama.create_completion`` (what a user writes
           without our engine; calls after the first reuse the prompt's KV by prefix match)
-  engine  one ``LlamaEngine.sample(prompt, n=n, ...)`` (n sequences in one batch sharing
+  engine  one ``LlamaEngine.sample(prompt, SamplingParams(n=n, ...))`` (n sequences in one batch sharing
           the prompt's KV cache)
 
 Same model, prompt (~256 tokens of HumanEval docstrings), sampler (top-k 40, top-p 0.95,
@@ -38,14 +38,14 @@ from pathlib import Path
 from typing import Any
 
 # Both sides wait the same way: the engine makes llama.cpp's OpenMP threads wait passively
-# (codex_magic/engine.py), so the naive side gets the same setting. Children inherit it.
+# (codex_magic/_llama_lib.py), so the naive side gets the same setting. Children inherit it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from codex_magic.engine import cpu_has_amx, usable_cores  # noqa: E402
+from codex_magic._limits import cpu_has_amx, usable_cores  # noqa: E402
 
 FALLBACK_PROMPT = '''from typing import List
 
@@ -162,18 +162,18 @@ def _run_naive(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_engine(cfg: dict[str, Any]) -> dict[str, Any]:
-    from codex_magic.engine import LlamaEngine
+    from codex_magic.llama_engine import LlamaEngine
+    from codex_magic.types import SamplingParams
 
     t0 = time.perf_counter()
-    load = getattr(LlamaEngine, "load", None)
-    eng = (load if load is not None else LlamaEngine)(cfg["model"], n_threads=cfg["threads"])
+    eng = LlamaEngine(cfg["model"], n_threads=cfg["threads"])
     load_s = time.perf_counter() - t0
     if not cfg["allow_eos"]:
         eng.is_eog = lambda token: False  # type: ignore[method-assign]
     t0 = time.perf_counter()
-    samples = eng.sample(cfg["prompt"], n=cfg["n"], temperature=cfg["temperature"],
-                         top_p=cfg["top_p"], top_k=cfg["top_k"], max_tokens=cfg["max_tokens"],
-                         seed=cfg["seed"], stop=())
+    params = SamplingParams(n=cfg["n"], temperature=cfg["temperature"], top_p=cfg["top_p"],
+                            top_k=cfg["top_k"], max_tokens=cfg["max_tokens"], seed=cfg["seed"])
+    samples = eng.sample(cfg["prompt"], params, stop=())
     wall = time.perf_counter() - t0
     st = eng.stats
     return {"load_s": load_s, "wall_s": wall, "first_s": st.first_finished_s,

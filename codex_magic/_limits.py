@@ -80,13 +80,13 @@ def memory_room(proc: str | Path = "/proc") -> list[Room]:
     rooms = []
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
-        used = _status_kb(proc / "self" / "status", "VmSize") * 1024
+        used = (_kb(proc / "self" / "status", "VmSize") or 0) * 1024
         rooms.append(Room(f"the address-space limit (ulimit -v, {_mb(soft)})", soft - used, True))
     limit = cgroup_memory(proc)
     if limit is not None:
         cap, used = limit
         rooms.append(Room(f"the container's memory limit ({_mb(cap)})", cap - used, False))
-    avail = _meminfo_kb(proc / "meminfo", "MemAvailable")
+    avail = _kb(proc / "meminfo", "MemAvailable")
     if avail is not None:
         rooms.append(Room("the free memory of this machine", avail * 1024, False))
     return rooms
@@ -206,17 +206,8 @@ def _up_to_root(folder: Path, kind: str) -> list[Path]:
     return out
 
 
-def _status_kb(path: Path, key: str) -> int:
-    try:
-        for line in path.read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def _meminfo_kb(path: Path, key: str) -> int | None:
+def _kb(path: Path, key: str) -> int | None:
+    """A "Key:  123 kB" line of /proc/self/status or /proc/meminfo, in kB."""
     try:
         for line in path.read_text().splitlines():
             if line.startswith(key + ":"):

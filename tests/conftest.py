@@ -29,3 +29,19 @@ def default_model() -> Path:
     from codex_magic.models import default_model_path
 
     return default_model_path()
+
+
+@pytest.fixture(scope="module")
+def _codex_kernel(default_model):
+    from tests.kernel import shared_kernel
+
+    yield from shared_kernel("%load_ext codex_magic")
+
+
+@pytest.fixture
+def kernel(_codex_kernel):
+    """A kernel with codex_magic loaded, shared by a module's tests, and replaced first
+    when an earlier test left it stuck or dead (so no failure takes others with it)."""
+    from tests.kernel import healthy
+
+    return healthy(_codex_kernel)

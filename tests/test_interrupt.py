@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.kernel import deadline, healthy, shared_kernel
+from tests.kernel import deadline
 
 pytestmark = pytest.mark.model
 
@@ -66,16 +66,6 @@ PHASES = [
     ("ranking", True, ""),
     ("render", True, ""),
 ]
-
-
-@pytest.fixture(scope="module")
-def _shared(default_model):
-    yield from shared_kernel("%load_ext codex_magic")
-
-
-@pytest.fixture
-def kernel(_shared):
-    return healthy(_shared)
 
 
 @pytest.mark.parametrize(("phase", "loaded", "extra"), PHASES, ids=[p[0] for p in PHASES])

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.kernel import Kernel, deadline, healthy, shared_kernel
+from tests.kernel import Kernel, deadline
 
 pytestmark = pytest.mark.model
 
@@ -19,17 +19,6 @@ ADD = '''def add(a, b):
     >>> add(-1, 1)
     0
     """'''
-
-
-@pytest.fixture(scope="module")
-def _shared(default_model):
-    yield from shared_kernel("%load_ext codex_magic")
-
-
-@pytest.fixture
-def kernel(_shared):
-    """The module's kernel, replaced first if an earlier test left it stuck or dead."""
-    return healthy(_shared)
 
 
 def test_load_ext_is_fast_and_lazy():

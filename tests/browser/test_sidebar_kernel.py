@@ -98,7 +98,8 @@ def test_generate_publishes_progress_in_place_then_the_result(kernel):
     result = results[0]
     assert result["n_samples"] == 2 and result["seed"] == 1
     assert result["candidates"] and result["candidates"][0]["code"].startswith("def add(a, b):")
-    assert {"passed", "total", "mean_logprob", "count", "status", "badge"} <= set(result["candidates"][0])
+    first = result["candidates"][0]
+    assert {"passed", "total", "mean_logprob", "count", "status", "badge"} <= set(first)
 
 
 @pytest.mark.model
