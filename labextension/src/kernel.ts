@@ -1,132 +1,71 @@
 /**
- * Running a generation in the active notebook's kernel.
+ * Running the sidebar's statements in the active notebook's kernel.
  *
- * The kernel side is `codex_magic._sidebar.generate`: it reuses the model the
- * kernel already loaded for `%%codex`, and reports through display messages
- * with codex-magic mime types, which this module turns into callbacks.
+ * `execute` sends one statement and hands its display bundles to a callback;
+ * `runGeneration` and `fetchSchema` read the bundles of their mime types.
+ * Only types are imported from JupyterLab, so the tests can pass a fake kernel.
  */
-import { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
 
-export const PROGRESS_MIME = 'application/vnd.codex-magic.progress+json';
-export const RESULT_MIME = 'application/vnd.codex-magic.result+json';
-export const ERROR_MIME = 'application/vnd.codex-magic.error+json';
+import {
+  ERROR_MIME,
+  IProgress,
+  IRequest,
+  IResult,
+  ISchema,
+  PROGRESS_MIME,
+  RESULT_MIME,
+  SCHEMA_MIME,
+  describeKernelError,
+  generateCode,
+  schemaCode
+} from './protocol';
 
-export interface IOptions {
-  samples?: number;
-  temperature?: number;
-  max_tokens?: number;
-  seed?: number;
-  model?: string;
-  context?: boolean;
-}
+type Bundle = { [mime: string]: unknown };
 
-export interface IRequest {
-  prompt: string;
-  options: IOptions;
-}
-
-export interface IProgress {
-  phase: string; // "loading" | "sampling" | "testing" | "done"
-  done: number;
-  total: number;
-  tokens: number;
-}
-
-export interface IVerdict {
-  passed: number;
-  total: number;
-  status: string;
-  detail: string;
-  failures: { source: string; expected: string; got: string; reason: string }[];
-}
-
-export interface ICandidate {
-  rank: number;
-  code: string;
-  body: string;
-  verdict: IVerdict;
-  mean_logprob: number | null;
-  sum_logprob: number | null;
-  count: number;
-  passed: number;
-  total: number;
-}
-
-export interface IResult {
-  candidates: ICandidate[];
-  n_samples: number;
-  n_correct: number;
-  n_doctests: number;
-  model: string;
-  temperature: number;
-  seed: number;
-  rank_by: string;
-  timings: { [key: string]: number };
-}
-
-/** How a run ended. */
-export type Outcome =
-  | { kind: 'result'; result: IResult }
+/** How a statement ended; 'cancelled' is an interrupt (or an aborted request). */
+export type Ended =
+  | { kind: 'ok' }
   | { kind: 'error'; message: string }
   | { kind: 'cancelled' };
 
-/** The Python statement the sidebar sends: the request travels as a JSON string literal. */
-export function generateCode(request: IRequest): string {
-  // A JSON string literal is also a valid Python string literal.
-  const literal = JSON.stringify(JSON.stringify(request));
-  return `import codex_magic._sidebar as _cms; _cms.generate(${literal})`;
-}
+/** How a generation ended. */
+export type Outcome = Exclude<Ended, { kind: 'ok' }> | { kind: 'result'; result: IResult };
 
-/** The one-line message for a Python exception raised in the kernel. */
-export function describeKernelError(ename: string, evalue: string): string {
-  if (ename === 'ModuleNotFoundError' && /codex_magic/.test(evalue)) {
-    return (
-      "codex_magic is not installed in this notebook's kernel: " +
-      'pip install codex-magic in the environment the kernel runs in.'
-    );
-  }
-  return evalue ? `${ename}: ${evalue}` : ename;
-}
+const DISPLAYS = new Set(['display_data', 'update_display_data', 'execute_result']);
 
 /**
- * Run one generation; `onProgress` gets every progress update.
+ * Run `code` in the kernel (no history, no stdin) and pass each display bundle to `onData`.
  *
- * Resolves when the kernel has replied; never rejects for errors raised by
- * the kernel code (they become an 'error' outcome).
+ * Resolves when the kernel has replied; never rejects. The error bundle of a
+ * `CodexError` and any Python exception end it as 'error', an interrupt as 'cancelled'.
  */
-export async function runGeneration(
+export async function execute(
   kernel: Kernel.IKernelConnection,
-  request: IRequest,
-  onProgress: (progress: IProgress) => void
-): Promise<Outcome> {
-  let outcome: Outcome | null = null;
+  code: string,
+  onData: (data: Bundle) => void
+): Promise<Ended> {
+  let ended: Ended | null = null;
   const future = kernel.requestExecute({
-    code: generateCode(request),
+    code,
     store_history: false,
     allow_stdin: false,
     silent: false,
     stop_on_error: false
   });
   future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
-    if (
-      KernelMessage.isDisplayDataMsg(msg) ||
-      KernelMessage.isUpdateDisplayDataMsg(msg) ||
-      KernelMessage.isExecuteResultMsg(msg)
-    ) {
-      const data = msg.content.data;
-      if (data[PROGRESS_MIME]) {
-        onProgress(data[PROGRESS_MIME] as unknown as IProgress);
+    const type = msg.header.msg_type;
+    if (DISPLAYS.has(type)) {
+      const data = (msg.content as { data: Bundle }).data;
+      const error = data[ERROR_MIME] as { message?: string } | undefined;
+      if (error) {
+        ended = { kind: 'error', message: error.message || 'codex_magic failed' };
+      } else {
+        onData(data);
       }
-      if (data[RESULT_MIME]) {
-        outcome = { kind: 'result', result: data[RESULT_MIME] as unknown as IResult };
-      }
-      if (data[ERROR_MIME]) {
-        const message = (data[ERROR_MIME] as { message?: string }).message;
-        outcome = { kind: 'error', message: message || 'codex_magic failed' };
-      }
-    } else if (KernelMessage.isErrorMsg(msg)) {
-      const { ename, evalue } = msg.content;
-      outcome =
+    } else if (type === 'error') {
+      const { ename, evalue } = msg.content as KernelMessage.IErrorMsg['content'];
+      ended =
         ename === 'KeyboardInterrupt'
           ? { kind: 'cancelled' }
           : { kind: 'error', message: describeKernelError(ename, evalue) };
@@ -134,20 +73,56 @@ export async function runGeneration(
   };
   try {
     const reply = await future.done;
-    if (!outcome && reply.content.status === 'aborted') {
-      outcome = { kind: 'cancelled' };
+    if (!ended && reply.content.status === 'aborted') {
+      ended = { kind: 'cancelled' };
     }
   } catch (error) {
     // The future is disposed when the kernel restarts or dies mid-run.
-    outcome = outcome ?? {
+    ended = ended ?? {
       kind: 'error',
       message: `the kernel stopped before answering (${String(error)})`
     };
   }
-  return (
-    outcome ?? {
-      kind: 'error',
-      message: 'the kernel finished without a result'
+  return ended ?? { kind: 'ok' };
+}
+
+/** Run one generation; `onProgress` gets every progress update. */
+export async function runGeneration(
+  kernel: Kernel.IKernelConnection,
+  request: IRequest,
+  onProgress: (progress: IProgress) => void
+): Promise<Outcome> {
+  let result: IResult | null = null;
+  const ended = await execute(kernel, generateCode(request), data => {
+    if (data[PROGRESS_MIME]) {
+      onProgress(data[PROGRESS_MIME] as IProgress);
     }
-  );
+    if (data[RESULT_MIME]) {
+      result = data[RESULT_MIME] as IResult;
+    }
+  });
+  if (ended.kind !== 'ok') {
+    return ended;
+  }
+  return result
+    ? { kind: 'result', result }
+    : { kind: 'error', message: 'the kernel finished without a result' };
+}
+
+/** The options schema of the kernel's own codex_magic. */
+export async function fetchSchema(
+  kernel: Kernel.IKernelConnection
+): Promise<Exclude<Ended, { kind: 'ok' }> | { kind: 'schema'; schema: ISchema }> {
+  let schema: ISchema | null = null;
+  const ended = await execute(kernel, schemaCode(), data => {
+    if (data[SCHEMA_MIME]) {
+      schema = data[SCHEMA_MIME] as ISchema;
+    }
+  });
+  if (ended.kind !== 'ok') {
+    return ended;
+  }
+  return schema
+    ? { kind: 'schema', schema }
+    : { kind: 'error', message: "this kernel's codex_magic sent no options (too old?)" };
 }

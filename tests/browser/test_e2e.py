@@ -57,9 +57,9 @@ def test_sidebar_generates_in_the_kernel_and_inserts_below_the_active_cell(lab):
     panel = _open_sidebar(lab)
     prompt = panel.get_by_label("Signature and docstring")
     assert prompt.input_value().startswith("def is_even(n):")
-    panel.get_by_label("Number of samples", exact=True).fill("2")
-    panel.get_by_label("Most tokens per candidate", exact=True).fill("48")
-    panel.get_by_label("Random seed (empty: random)").fill("1")
+    panel.get_by_label("Samples", exact=True).fill("2")
+    panel.get_by_label("Max tokens", exact=True).fill("48")
+    panel.get_by_label("Seed", exact=True).fill("1")
     # The model field offers the registry's names (GET /codex-magic/models).
     page.wait_for_function(
         "() => [...document.querySelectorAll('#codex-magic-sidebar datalist option')]"
@@ -118,8 +118,8 @@ def test_sidebar_cancel_interrupts_the_kernel(lab):
     panel = _open_sidebar(lab)
     prompt = panel.get_by_label("Signature and docstring")
     prompt.fill(SLOW)
-    panel.get_by_label("Number of samples", exact=True).fill("2")
-    panel.get_by_label("Most tokens per candidate", exact=True).fill("48")
+    panel.get_by_label("Samples", exact=True).fill("2")
+    panel.get_by_label("Max tokens", exact=True).fill("48")
     # Ctrl+Enter in the prompt generates, like the Generate button.
     prompt.press("Control+Enter")
     panel.get_by_text("Running doctests").wait_for(timeout=120_000)
@@ -144,14 +144,14 @@ def test_sidebar_use_earlier_cells_puts_the_kernels_definitions_before_the_promp
     lab.run_cell(3)  # def is_even(n): its docstring only
     panel = _open_sidebar(lab)
     panel.get_by_label("Signature and docstring").fill(USES_EARLIER_CELL)
-    panel.get_by_label("Number of samples", exact=True).fill("2")
-    panel.get_by_label("Most tokens per candidate", exact=True).fill("32")
-    panel.get_by_label("Random seed (empty: random)").fill("2")
+    panel.get_by_label("Samples", exact=True).fill("2")
+    panel.get_by_label("Max tokens", exact=True).fill("32")
+    panel.get_by_label("Seed", exact=True).fill("2")
     summary = panel.locator(".jp-CodexPanel-summary")
 
     panel.get_by_role("button", name=GENERATE).click()
     panel.locator(".jp-CodexPanel-candidate").first.wait_for(timeout=180_000)
-    assert "0/2 samples pass all 1 doctest" in summary.inner_text(), summary.inner_text()
+    assert "0/2 samples pass the doctest" in summary.inner_text(), summary.inner_text()
 
     use = panel.get_by_label("Use earlier cells")
     assert not use.is_checked()
@@ -159,7 +159,26 @@ def test_sidebar_use_earlier_cells_puts_the_kernels_definitions_before_the_promp
     panel.get_by_role("button", name=GENERATE).click()
     # The first run's summary says 0/2, so this waits for the second run's result.
     lab.page.wait_for_function(
-        "() => /[12]\\/2 samples pass all 1 doctest/.test(document.querySelector("
+        "() => /[12]\\/2 samples pass the doctest/.test(document.querySelector("
         "'#codex-magic-sidebar .jp-CodexPanel-summary').innerText)", timeout=180_000)
     badge = panel.locator(".jp-CodexPanel-candidate").first.locator(".jp-CodexPanel-badge")
     assert badge.inner_text().startswith("1/1")
+
+
+def test_sidebar_generates_with_an_advanced_option(lab):
+    """Top-k 1 (under "More options") samples greedily: both samples give the same code."""
+    lab.open_notebook("top-k")
+    lab.select_cell(3)
+    panel = _open_sidebar(lab)
+    panel.get_by_label("Samples", exact=True).fill("2")
+    panel.get_by_label("Max tokens", exact=True).fill("32")
+    panel.get_by_text("More options").click()
+    panel.get_by_label("Top-k", exact=True).fill("1")
+
+    panel.get_by_role("button", name=GENERATE).click()
+
+    panel.locator(".jp-CodexPanel-candidate").first.wait_for(timeout=180_000)
+    summary = panel.locator(".jp-CodexPanel-summary").inner_text()
+    assert " · 1 distinct · " in summary, summary
+    meta = panel.locator(".jp-CodexPanel-candidate").first.locator(".jp-CodexPanel-meta")
+    assert meta.inner_text().endswith("· 2 samples")
