@@ -58,7 +58,10 @@ def _run(kc: Any, request: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[s
     code = f"import codex_magic._sidebar as _cms; _cms.generate({json.dumps(json.dumps(request))})"
     msg_id = kc.execute(code, store_history=False, allow_stdin=False)
     reply = kc.get_shell_msg(timeout=150)
-    assert reply["parent_header"]["msg_id"] == msg_id
+    # A late kernel_info reply from start_new_kernel's readiness check (it asks again when
+    # the kernel is slow to answer, as on a loaded machine) may come first.
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=150)
     messages = []
     while True:
         msg = kc.get_iopub_msg(timeout=10)
