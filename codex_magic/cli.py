@@ -2,17 +2,19 @@
 
     codex-magic solve FILE|-  [options] [--json]   sample, test and rank
     codex-magic check CODE_FILE --prompt PROMPT_FILE [--json] [--timeout S]
-    codex-magic models                                the models registry
+    codex-magic models [pull NAME|URL | verify [NAME] | path NAME]   models
     codex-magic demo                                  run the demo notebook headless
 
 Exit codes: 0 success (for ``check``: every example passed), 1 some example
-failed (``check``), 2 usage or input error (one line on stderr), 3 internal
+failed (``check``) or a model could not be downloaded, verified or found
+(``models pull``, ``verify``, ``path``), 2 usage or input error (one line on stderr), 3 internal
 error (one line; ``--traceback`` shows it), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -115,6 +117,49 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_pull(args: argparse.Namespace) -> int:
+    """Exit 0 pulled and verified, 1 the download or its check failed, 2 a usage mistake."""
+    from tqdm import tqdm
+
+    from ._store import DownloadError, pull
+
+    if args.retries < 0:
+        raise CodexError(f"--retries must be 0 or more, got {args.retries}")
+    bar = None if args.quiet else functools.partial(tqdm, file=sys.stderr, leave=True)
+    try:
+        pull(args.target, sha256=args.sha256, name=args.name, bar=bar, retries=args.retries)
+    except DownloadError as e:
+        print(f"codex-magic: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when every model checked is intact, 1 when one is missing or corrupt."""
+    from ._store import verify
+
+    results = verify(args.name)
+    for name, state, detail in results:
+        print(f"{state:<8} {name}: {detail}")
+    if not results:
+        print("no models here to verify (codex-magic models pull NAME gets one)")
+    return 0 if all(state == "ok" for _, state, _ in results) else 1
+
+
+def cmd_models_path(args: argparse.Namespace) -> int:
+    """Print where a model is (the first part of a split one); exit 1 when it is not here."""
+    from .models import resolve
+
+    try:
+        print(resolve(args.name).path)
+    except CodexError as e:
+        if "unknown model" in str(e):
+            raise
+        print(f"codex-magic: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Execute the demo notebook in a real kernel and print what %%codex showed."""
     import nbclient
@@ -167,9 +212,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("models", help="list the models registry")
+    p = sub.add_parser("models", help="list, pull, verify and locate models",
+                       description="Without a subcommand: every model known by name (registry, "
+                                   "pulled, found in the Hugging Face cache, LM Studio, Ollama).")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+    msub = p.add_subparsers(dest="models_command", metavar="{pull,verify,path}")
+    q = msub.add_parser("pull", help="download a registry model, or any GGUF file by URL",
+                        description="Download into the models folder (CODEX_MAGIC_MODELS), "
+                                    "resuming an interrupted download, and check the size and "
+                                    "sha256 before the file gets its name. Exit 0 done, 1 the "
+                                    "download or its check failed (nothing saved under the "
+                                    "name), 2 usage.")
+    q.add_argument("target", metavar="NAME|URL", help="a registry name, or an http(s) URL")
+    q.add_argument("--sha256", metavar="HEX", help="for a URL: the file's sha256 (required)")
+    q.add_argument("--name", help="for a URL: the name to use it by (default: its file name)")
+    q.add_argument("--retries", type=int, default=5, metavar="N",
+                   help="tries again after a dropped connection, resuming (default 5)")
+    q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_models_pull)
+    q = msub.add_parser("verify", help="re-hash models on disk (exit 1 if one is missing or "
+                                       "corrupt)")
+    q.add_argument("name", nargs="?", help="one model (default: every one pulled here)")
+    q.set_defaults(func=cmd_models_verify)
+    q = msub.add_parser("path", help="print a model's file path (exit 1 if it is not here)")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_models_path)
 
     p = sub.add_parser("demo", help="run the demo notebook headless and print its results")
     p.add_argument("--out", help="also write the executed notebook here")

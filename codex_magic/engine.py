@@ -61,7 +61,10 @@ def engine_for(options: Options) -> tuple[Engine, dict[str, float] | None]:
     from .models import resolve
 
     choice = resolve(options.model)
-    return get_engine(choice.path), (choice.entry or {}).get("temperature")
+    o = options.from_env()  # None left means automatic (the engine decides)
+    engine = get_engine(choice.path, n_threads=o.threads, n_gpu_layers=o.gpu_layers,
+                        n_ctx=o.n_ctx)
+    return engine, (choice.entry or {}).get("temperature")
 
 
 # -- one engine per kernel: loading a model takes seconds, so keep it --------------------

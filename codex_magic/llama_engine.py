@@ -34,7 +34,8 @@ class LlamaEngine:
     """A GGUF model loaded once, sampling batches of candidates."""
 
     def __init__(self, path: str | os.PathLike[str], *, n_gpu_layers: int | None = None,
-                 n_threads: int | None = None, flash_attn: bool | None = None) -> None:
+                 n_threads: int | None = None, flash_attn: bool | None = None,
+                 n_ctx: int | None = None) -> None:
         self._ll = ll = llama()
         self.path = Path(path)
         self.name = self.path.name
@@ -44,6 +45,7 @@ class LlamaEngine:
         self.n_gpu_layers = n_gpu_layers
         self.n_threads = n_threads or usable_cores()
         self.flash_attn = flash_attn
+        self.n_ctx_cap = n_ctx  # --n-ctx: the most context tokens a run may allocate
         self.stats = EngineStats()
         self._context: Context | None = None
         self._lock = threading.Lock()
@@ -177,7 +179,13 @@ class LlamaEngine:
                 f"the model's context of {self.n_ctx_train}: shorten the cell or lower "
                 "--max-tokens"
             )
-        ctx = self._ensure_context(n, n_prompt + n * p.max_tokens + 1)
+        n_ctx = n_prompt + n * p.max_tokens + 1
+        if self.n_ctx_cap is not None and n_ctx > self.n_ctx_cap:
+            raise CodexError(
+                f"{n} samples of up to {p.max_tokens} tokens after a {n_prompt}-token prompt need "
+                f"a context of {n_ctx} tokens, more than --n-ctx {self.n_ctx_cap}: lower "
+                "--samples or --max-tokens (or raise --n-ctx)")
+        ctx = self._ensure_context(n, n_ctx)
         stats.n_ctx = ctx.n_ctx
         t0 = time.perf_counter()
         stats.reused_prompt_tokens, stats.prefill_calls = ctx.prefill(tokens)

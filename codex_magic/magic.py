@@ -14,7 +14,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 from traitlets import Bool
 
@@ -69,13 +69,53 @@ class CodexMagics(_Settings):  # type: ignore[misc]
             raise UsageError(f"codex: {e}") from None
         self._run(cell, options, args.output)
 
+    @magic_arguments()
+    @argument("action", nargs="?", choices=("list", "pull", "verify", "path"), default="list",
+              help="list (default), pull NAME|URL, verify [NAME] or path NAME")
+    @argument("target", nargs="?", metavar="NAME|URL", help="a model name, or a URL to pull")
+    @argument("--sha256", metavar="HEX", help="for pulling a URL: the file's sha256 (required)")
+    @argument("--name", help="for pulling a URL: the name to use it by")
     @line_magic
     def codex_models(self, line: str) -> None:
-        """List the models registry and whether each model is here."""
-        from .models import list_models
+        """Models known by name and their state; ``pull`` downloads one (with a progress
+        bar), ``verify`` re-hashes them, ``path`` shows where one is.
+
+        ``%codex_models pull qwen2.5-coder-1.5b`` then ``%%codex --model
+        qwen2.5-coder-1.5b``. Only ``pull`` uses the network.
+        """
+        try:
+            args = parse_argstring(self.codex_models, line)
+        except UsageError as e:
+            raise UsageError(f"codex_models: {e}".replace("\n", " ")) from None
+        if args.action in ("pull", "path") and not args.target:
+            raise UsageError(f"codex_models: {args.action} needs a model name")
+        try:
+            self._models(args)
+        except CodexError as e:
+            if self.show_traceback:
+                raise
+            raise UsageError(f"codex_models: {e}") from None
+
+    def _models(self, args: Any) -> None:
+        from . import _store
+        from .models import list_models, resolve
         from .render import models_table
 
-        print(models_table(list_models()))
+        if args.action == "pull":
+            from tqdm.auto import tqdm  # an ipywidgets bar in a notebook
+
+            _store.pull(args.target, sha256=args.sha256, name=args.name, bar=tqdm)
+        elif args.action == "verify":
+            results = _store.verify(args.target)
+            for name, state, detail in results:
+                print(f"{state:<8} {name}: {detail}")
+            bad = [name for name, state, _ in results if state != "ok"]
+            if bad:
+                raise CodexError(f"not verified: {', '.join(bad)}")
+        elif args.action == "path":
+            print(resolve(args.target).path)
+        else:
+            print(models_table(list_models()))
 
     def _run(self, cell: str, options: Options, output: str | None) -> None:
         from .pipeline import solve

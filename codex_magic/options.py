@@ -42,6 +42,7 @@ class Spec:
     label: str = ""  # the sidebar's label; "" keeps the option out of the sidebar
     config: bool = True  # a %config CodexMagics trait
     from_file: bool = False  # the flag names a file whose text is the value
+    env: str = ""  # an environment variable giving the default when it is not set otherwise
 
     @property
     def flag(self) -> str:
@@ -77,8 +78,24 @@ class Options:
                                    "count changes the rounding)")
     model: str | None = option(None, "-m", "--model", kind=str, metavar="M",
                                unset="the embedded Gemma 3 270M", label="Model",
-                               help="a GGUF file or a name from the models registry "
+                               help="a GGUF file, or a name `codex-magic models` lists: "
+                                    "the registry's, pulled ones, hf:/ollama:/lmstudio: ones "
                                     "(default: {default})")
+    threads: int | None = option(
+        None, "--threads", kind=int, low=1, high=1024, metavar="N", env="CODEX_MAGIC_THREADS",
+        unset="the cores this process may use: affinity, capped by a cgroup CPU quota",
+        help="CPU threads for llama.cpp (default: {default}; $CODEX_MAGIC_THREADS sets it "
+             "for everyone)")
+    gpu_layers: int | None = option(
+        None, "--gpu-layers", kind=int, low=-1, high=100_000, metavar="N",
+        env="CODEX_MAGIC_GPU_LAYERS", unset="all when llama.cpp was built for a GPU, else 0",
+        help="model layers to offload to the GPU, -1 = all (default: {default}; "
+             "$CODEX_MAGIC_GPU_LAYERS sets it for everyone)")
+    n_ctx: int | None = option(
+        None, "--n-ctx", kind=int, low=256, high=1 << 20, metavar="N", env="CODEX_MAGIC_N_CTX",
+        unset="what the prompt and samples need, up to the model's context",
+        help="the most context (KV cache) tokens to allocate; a run needing more stops and "
+             "says what to lower (default: {default}; $CODEX_MAGIC_N_CTX sets it for everyone)")
     timeout: float = option(5.0, "--timeout", kind=float, low=0.0, high=MAX_TIMEOUT,
                             low_open=True, metavar="S", label="Timeout (s)",
                             help="seconds each candidate's doctests may run (default {default})")
@@ -103,6 +120,27 @@ class Options:
 
     def replace(self, **changes: Any) -> Options:
         return dataclasses.replace(self, **changes)
+
+    def from_env(self) -> Options:
+        """These options, those still unset taken from their environment variables.
+
+        Precedence: the flag, then ``%config CodexMagics``, then the environment
+        (admins set ``CODEX_MAGIC_THREADS`` etc. for all users), then automatic.
+        """
+        import os
+
+        changes: dict[str, Any] = {}
+        for name, spec, _ in specs():
+            raw = os.environ.get(spec.env, "").strip() if spec.env else ""
+            if getattr(self, name) is not None or not raw:
+                continue
+            try:
+                changes[name] = spec.kind(raw)
+                _check(name, spec, changes[name], None)
+            except (ValueError, CodexError):
+                raise CodexError(f"${spec.env} must be {_range_words(spec)}, got {raw!r}"
+                                 ) from None
+        return dataclasses.replace(self, **changes) if changes else self
 
     def resolved_temperature(self, model_defaults: dict[str, float] | None = None) -> float:
         """The temperature to sample at: the one asked for, else the model's or the paper's.

@@ -124,9 +124,33 @@ def format_timings(t: Mapping[str, float]) -> str:
 
 
 def models_table(models: Iterable[Mapping[str, Any]]) -> str:
-    """The models registry, one line per model: ✓ when its file is here."""
-    return "\n".join(f"{'✓' if m['installed'] else ' '} {m['name']:<24} {m['file']:<45} "
-                     f"{m['licence']}" for m in models)
+    """Every model known by name, one line each: state, size, code model or not, licence,
+    where it comes from; then how to get a missing one."""
+    rows = [("name", "state", "size", "code", "licence", "from")]
+    missing = []
+    for m in models:
+        state = m["status"] + (" ✓" if m["verified"] else "")
+        if m["source"] == "PyPI package" and m["status"] == "missing":
+            state = "packaged"  # assembled from PyPI on first use
+        code = {True: "yes", False: "no", None: "?"}[m["code_model"]]
+        name = m["name"] + (" (default)" if m.get("default") else "")
+        rows.append((name, state, _bytes(m["size"]), code, m["licence"], m["source"]))
+        if m["status"] != "present" and state != "packaged":
+            missing.append(m["name"])
+    widths = [max(len(printable(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(printable(c).ljust(w) for c, w in zip(r, widths, strict=False)) + "  "
+             + printable(r[-1]) for r in rows]
+    if missing:
+        lines.append(f"\n✓ = sha256 verified. Get a model: codex-magic models pull NAME "
+                     f"(e.g. {missing[0]}); check files: codex-magic models verify")
+    return "\n".join(lines)
+
+
+def _bytes(n: int | None) -> str:
+    if not n:
+        return "?"
+    return (f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB" if n >= 1e6
+            else f"{n / 1e3:.0f} KB")
 
 
 def highlight(code: str) -> str:
