@@ -11,9 +11,9 @@ line, and nothing under the final name.
 
 The Hugging Face hub answers ``/resolve/`` with a redirect whose headers carry
 the file's LFS sha256 (``X-Linked-Etag``), size (``X-Linked-Size``) and the
-commit the revision resolved to (``X-Repo-Commit``); ``probe`` reads them
-without following the redirect, so a registry value can be compared with the
-hub's before a byte is downloaded.
+commit the revision resolved to (``X-Repo-Commit``); ``probe`` reads them with
+a HEAD request that stops at that redirect, so a registry value can be
+compared with the hub's before a byte is downloaded.
 """
 
 from __future__ import annotations
@@ -74,31 +74,34 @@ class Part:
 
 
 def probe(url: str) -> Remote:
-    """HEAD ``url`` without following its (absolute) redirect, for the hub's headers."""
+    """HEAD ``url``, stopping at the redirect that carries the hub's headers (a plain
+    server's redirects are followed to learn the size)."""
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: Any, **kwargs: Any) -> None:
             return None
 
     opener = urllib.request.build_opener(NoRedirect)
-    for _ in range(5):
+    commit = None
+    for _ in range(10):
         req = urllib.request.Request(url, method="HEAD", headers={
             "User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
         try:
             with opener.open(req, timeout=TIMEOUT) as resp:
-                return _remote(resp.headers, sized=True)
+                remote = _remote(resp.headers, sized=True)
+                return Remote(remote.sha256, remote.size, remote.commit or commit)
         except urllib.error.HTTPError as e:
-            if e.code in (405, 501):  # no HEAD here: learn what the GET tells
-                return Remote(None, None, None)
+            if e.code in (400, 403, 405, 501):  # no HEAD here (e.g. a URL signed for GET
+                return Remote(None, None, commit)  # only): the GET will tell
             if not 300 <= e.code < 400:
                 raise
             remote = _remote(e.headers, sized=False)
+            commit = remote.commit or commit
             location = e.headers.get("Location", "")
-            # The hub redirects renamed repositories with a relative location: follow those.
-            if remote.sha256 or not location or urllib.parse.urlsplit(location).netloc:
-                return remote
+            if remote.sha256 or not location:
+                return Remote(remote.sha256, remote.size, commit)
             url = urllib.parse.urljoin(url, location)
-    return Remote(None, None, None)
+    return Remote(None, None, commit)
 
 
 def _remote(headers: Any, sized: bool) -> Remote:

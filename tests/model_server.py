@@ -33,6 +33,7 @@ class ModelServer:
     cuts_left: int = 0  # how many more answers to cut
     no_length: set[str] = field(default_factory=set)
     content_type: dict[str, str] = field(default_factory=dict)
+    head_status: dict[str, int] = field(default_factory=dict)  # path -> HEAD's answer
     requests: list[Request] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -88,6 +89,11 @@ class ModelServer:
             h.end_headers()
             return
         path = path.removeprefix("/cdn")
+        if head and path in self.head_status:
+            h.send_response(self.head_status[path])
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
         body = self.files.get(path)
         if body is None:
             h.send_response(404)

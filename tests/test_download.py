@@ -199,6 +199,22 @@ def test_retries_within_one_pull_resume_with_range(home, server, model_bytes):
     assert (home / "models" / "flaky.gguf").read_bytes() == model_bytes
 
 
+def test_a_url_signed_for_get_only_is_downloaded_without_head(home, server, model_bytes):
+    server.files["/signed.gguf"] = model_bytes
+    server.head_status["/signed.gguf"] = 403  # S3-style presigned URLs refuse HEAD
+    assert pull(server.url("/signed.gguf"), "--sha256", sha(model_bytes)) == 0
+    assert (home / "models" / "signed.gguf").read_bytes() == model_bytes
+
+
+def test_a_plain_redirect_is_followed(home, server, model_bytes):
+    server.files["/releases/v1/m.gguf"] = model_bytes
+    server.hub["/releases/v1/m.gguf"] = {}  # a redirect to /cdn/... without the hub's headers
+    assert pull(server.url("/releases/v1/m.gguf"), "--sha256", sha(model_bytes)) == 0
+    assert [r.path for r in server.requests] == ["/releases/v1/m.gguf", "/cdn/releases/v1/m.gguf",
+                                                 "/releases/v1/m.gguf", "/cdn/releases/v1/m.gguf"]
+    assert (home / "models" / "m.gguf").read_bytes() == model_bytes
+
+
 def test_a_404_is_one_line(home, server, capsys):
     assert pull(server.url("/nothing.gguf"), "--sha256", "a" * 64) == 1
     line = one_line(capsys.readouterr().err)
