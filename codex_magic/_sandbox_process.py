@@ -148,12 +148,13 @@ def run_child(program: str, sources: list[str], mode: str, timeout: float, limit
                     run.exit_code = proc.wait(timeout=1.0)
                 except subprocess.TimeoutExpired:
                     pass
+            if group is not None:
+                run.oom_killed, run.peak_bytes = group.oom_killed(), group.peak_bytes()
             end(proc, run.mode, group, uid)
             if run.exit_code is None:
                 run.exit_code = proc.returncode
         if group is not None:
-            run.oom_killed, run.peak_bytes = group.oom_killed(), group.peak_bytes()
-            group.kill_all()
+            group.remove()
         run.log = read_head(log_path, limits.log_bytes)
         force_remove(workdir)
         run.seconds = time.monotonic() - start

@@ -38,6 +38,26 @@ def procs_with(marker: str) -> list[int]:
     return found
 
 
+def sandbox_processes() -> list[int]:
+    """Sandbox children started by this test process that are still running (other test
+    runs on the machine may have sandboxes of their own)."""
+    mine = []
+    for pid in procs_with("_sandbox_child.py"):
+        ancestor = pid
+        for _ in range(64):
+            try:
+                with open(f"/proc/{ancestor}/stat") as f:
+                    ancestor = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                break
+            if ancestor == os.getpid():
+                mine.append(pid)
+                break
+            if ancestor <= 1:
+                break
+    return mine
+
+
 def rss_bytes() -> int:
     with open("/proc/self/status") as f:
         for line in f:

@@ -105,7 +105,7 @@ class Group:
             return None
 
     def kill_all(self, rounds=200):
-        """SIGKILL every process in the group until it is empty, then remove it."""
+        """SIGKILL every process in the group until it is empty."""
         if self.version == 2:
             try:
                 _write(os.path.join(self.dirs[0], "cgroup.kill"), "1")
@@ -121,6 +121,10 @@ class Group:
                 except OSError:
                     pass
             time.sleep(0.005)
+
+    def remove(self):
+        """Kill what is left, then remove the group."""
+        self.kill_all()
         for _ in range(100):
             try:
                 for d in self.dirs:
@@ -179,5 +183,5 @@ def available():
     group = create(64 << 20, 8)
     if group is None:
         return False
-    group.kill_all()
+    group.remove()
     return True
