@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ._confine import values
+
 _FUNCS = {f.__name__: f for f in (abs, all, any, bool, dict, enumerate, float, frozenset, int,
                                   len, list, max, min, range, reversed, round, set, sorted, str,
                                   sum, tuple, zip, ord, chr, isinstance, divmod)}
@@ -251,43 +253,13 @@ def _call_source(planner: _Planner, call: ast.Call) -> str:
     return f"{planner.entry}({', '.join(parts)})"
 
 
-def decode(data: Any, depth: int = 0) -> Any:
-    """Rebuild a value the child encoded; ValueError for anything malformed."""
-    if depth > 110:
-        raise ValueError("too deep")
-    if data is None or isinstance(data, bool):
-        return data
-    if not isinstance(data, dict) or len(data) != 1:
-        raise ValueError("not a tagged value")
-    (tag, x), = data.items()
-    try:
-        if tag == "i" and isinstance(x, str):
-            return int(x, 16)
-        if tag == "f" and isinstance(x, str):
-            return float.fromhex(x)
-        if tag == "c" and isinstance(x, list) and len(x) == 2:
-            return complex(float.fromhex(x[0]), float.fromhex(x[1]))
-        if tag == "s" and isinstance(x, str):
-            return x
-        if tag == "b" and isinstance(x, str):
-            return bytes.fromhex(x)
-        if tag in ("l", "t", "S", "F") and isinstance(x, list):
-            items = [decode(v, depth + 1) for v in x]
-            return {"l": list, "t": tuple, "S": set, "F": frozenset}[tag](items)
-        if tag == "d" and isinstance(x, list):
-            return {decode(k, depth + 1): decode(v, depth + 1) for k, v in x}
-    except (TypeError, ValueError, OverflowError) as e:
-        raise ValueError(f"malformed {tag!r} value: {e}") from None
-    raise ValueError(f"unknown tag {str(tag)[:20]!r}")
-
-
 def judge(plan: Plan, results: dict[int, dict[str, Any]]) -> tuple[bool, str, str, str]:
     """Run the asserts here on the reported values: (passed, failing source, got, reason)."""
     env = _env()
     for i in range(len(plan.calls)):
         msg = results.get(i)
         if msg is not None and msg["exc"] is None and not _unencodable(msg["value"]):
-            env[f"{_PREFIX}{i}"] = decode(msg["value"])  # ValueError: a protocol error
+            env[f"{_PREFIX}{i}"] = values.decode(msg["value"])  # ValueError: a protocol error
     for source, code, used in plan.steps:
         for i in sorted(used):
             msg = results.get(i)

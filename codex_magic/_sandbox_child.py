@@ -49,7 +49,8 @@ def load_confine():
     import _confine.kernel
     import _confine.landlock
     import _confine.mounts
-    import _confine.seccomp  # noqa: F401
+    import _confine.seccomp
+    import _confine.values  # noqa: F401
     return package
 
 
@@ -153,7 +154,7 @@ def main():
         supervise(runner, kernel)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     confine_runner(job, confine, mode, parent, facts, notes)
-    _run_candidate(job)
+    _run_candidate(job, confine.values)
     send(RESULT_FD, {"kind": "done"})
     sys.stdout.flush()
     os._exit(0)
@@ -274,7 +275,7 @@ def _exc_line(e, limit):
         return f"{type(e).__name__}: <unprintable>\n"
 
 
-def _run_candidate(job):
+def _run_candidate(job, values):
     program, sources, mode = job["program"], job["sources"], job["mode"]
     limit = job["limits"]["output_chars"]
     real_stdout = sys.stdout
@@ -305,8 +306,8 @@ def _run_candidate(job):
             finally:
                 sys.stdout = real_stdout
             if mode == "calls":
-                value = encode(result, limit)
-        except Unencodable as e:
+                value = values.encode(result, limit)
+        except values.Unencodable as e:
             value = {"x": str(e)}
         except BaseException as e:
             exc = _exc_line(e, limit)
@@ -314,51 +315,6 @@ def _run_candidate(job):
             send(RESULT_FD, {"kind": "value", "i": i, "value": value, "exc": exc})
         else:
             send(RESULT_FD, {"kind": "example", "i": i, "got": cap.value(), "exc": exc})
-
-
-class Unencodable(Exception):
-    pass
-
-
-def encode(value, budget):
-    """A call's value as tagged JSON the parent can rebuild without running any code of
-    the candidate's: None, bool, int, float, complex, str, bytes, and lists, tuples,
-    sets and dicts of those. Subclasses are reduced to their base type's value."""
-    left = [budget]
-
-    def enc(v, depth):
-        left[0] -= 1
-        if left[0] < 0 or depth > 100:
-            raise Unencodable("value too large")
-        if v is None or v is True or v is False:
-            return v
-        for base, tag, conv in _TYPES:
-            if isinstance(v, base):
-                if tag in ("l", "t", "S", "F"):
-                    return {tag: [enc(x, depth + 1) for x in conv(v)]}
-                if tag == "d":
-                    return {tag: [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in conv(v)]}
-                out = conv(v)
-                left[0] -= len(out) // 8 if isinstance(out, str) else 0
-                return {tag: out}
-        raise Unencodable(f"a value of type {type(v).__name__}")
-
-    return enc(value, 0)
-
-
-_TYPES = (
-    (int, "i", lambda v: hex(int.__index__(v))),
-    (float, "f", lambda v: float.hex(float.__float__(v))),
-    (complex, "c", lambda v: [float.hex(complex.__complex__(v).real),
-                              float.hex(complex.__complex__(v).imag)]),
-    (str, "s", str.__str__),
-    (bytes, "b", lambda v: bytes.hex(bytes.__bytes__(v))),
-    (list, "l", list.__iter__),
-    (tuple, "t", tuple.__iter__),
-    (frozenset, "F", frozenset.__iter__),
-    (set, "S", set.__iter__),
-    (dict, "d", dict.items),
-)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ import time
 from typing import Any
 
 from ._confine import cgroup
-from ._sandbox_process import ProtocolError, _spawn, _Stream, force_remove
+from ._sandbox_process import _spawn, force_remove
+from ._sandbox_read import ProtocolError, Stream
 
 BLOCKS = {
     "namespaces": [
@@ -115,7 +116,7 @@ def _child_facts(policy: str) -> dict[str, Any]:
         finally:
             os.close(log_fd)
         os.close(res_r)
-        stream = _Stream(setup_r, 1 << 16, 4)
+        stream = Stream(setup_r, 1 << 16, 4)
         deadline = time.monotonic() + 30
         try:
             while not stream.eof and time.monotonic() < deadline:

@@ -1,10 +1,8 @@
-"""Starting, reading and ending one sandboxed child (the parent's side of ``sandbox``).
+"""Starting and ending one sandboxed child (the parent's side of ``sandbox``).
 
-Nothing the child's runner writes is trusted: the parent knows the child's pid from its
-own spawn, reads the result pipe with caps on bytes and messages, checks each message's
-shape, and turns anything else into a "protocol error" for that candidate alone. The
-trusted set-up channel is a separate pipe that the runner closes before candidate code
-exists. The kill, the cgroup's removal and the work directory's removal always run.
+The parent knows the child's pid from its own spawn and never from a message; it reads
+the child's pipes under caps (``_sandbox_read``); the kill of everything the candidate
+started, the cgroup's removal and the work directory's removal always run.
 """
 
 from __future__ import annotations
@@ -12,60 +10,23 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._confine import cgroup
+from ._sandbox_read import ChildRun, read_results
 
 if TYPE_CHECKING:
     from .sandbox import Limits
 
 CHILD = Path(__file__).with_name("_sandbox_child.py")
-_KINDS = {"example": ("i", "got", "exc"), "value": ("i", "value", "exc"),
-          "syntax": ("detail",), "load": ("got", "exc"), "done": ()}
-
-
-@dataclass
-class ChildRun:
-    messages: list[dict[str, Any]]
-    timed_out: bool
-    exit_code: int | None
-    log: str
-    seconds: float
-    setup: list[dict[str, Any]] = field(default_factory=list)
-    protocol_error: str = ""
-    oom_killed: bool = False
-    peak_bytes: int | None = None
-    disk_full: bool = False
-
-    @property
-    def mode(self) -> str | None:
-        modes = [m.get("mode") for m in self.setup if m.get("kind") in ("mode", "confined")]
-        return modes[-1] if modes and isinstance(modes[-1], str) else None
-
-    @property
-    def refused(self) -> bool:
-        """The child said the policy forbids running (or confining failed)."""
-        return any(m.get("mode", "") is None for m in self.setup)
-
-    @property
-    def notes(self) -> list[str]:
-        last = self.setup[-1].get("notes", []) if self.setup else []
-        return [n for n in last if isinstance(n, str)]
-
-
-class ProtocolError(Exception):
-    pass
-
-
 def user_processes() -> int:
     """Threads the current user runs: RLIMIT_NPROC counts them all, not ours alone."""
     uid, count = os.getuid(), 0
@@ -106,10 +67,18 @@ def _spawn(job: dict[str, Any], workdir: str, log_fd: int,
         os.close(fd)
     try:
         if group is not None:
-            group.add(proc.pid)  # before the job: all it starts is born in the group
-        os.write(job_w, json.dumps(job).encode())
-    except OSError:
-        pass
+            try:
+                group.add(proc.pid)  # before the job: all it starts is born in the group
+            except OSError:
+                proc.kill()  # no job: the child exits before anything runs
+                proc.wait()
+                os.close(setup_r)
+                os.close(res_r)
+                raise
+        try:
+            os.write(job_w, json.dumps(job).encode())
+        except OSError:
+            pass  # the child is gone already: its exit says how
     finally:
         os.close(job_w)
     return proc, setup_r, res_r
@@ -118,20 +87,20 @@ def _spawn(job: dict[str, Any], workdir: str, log_fd: int,
 def run_child(program: str, sources: list[str], mode: str, timeout: float, limits: Limits,
               policy: str) -> ChildRun:
     root = os.geteuid() == 0
-    workdir = tempfile.mkdtemp(prefix="codex-sandbox-")
     uid = 1_000_000_000 + secrets.randbelow(1_000_000) if root else None
-    group = cgroup.create(limits.memory_bytes, limits.processes)
-    nproc = limits.processes if root or group else user_processes() + limits.processes
-    lim = asdict(limits) | {"cpu_seconds": max(1, int(timeout + 0.999)), "processes": nproc}
-    job = {"program": program, "sources": sources, "mode": mode, "workdir": workdir,
-           "uid": uid, "limits": lim, "policy": policy, "forks": group is not None,
-           "xdg_runtime_dir": os.environ.get("XDG_RUNTIME_DIR")}
-    log_path = os.path.join(workdir, ".output")
     start = time.monotonic()
-    proc = None
+    workdir = tempfile.mkdtemp(prefix="codex-sandbox-")
+    log_path = os.path.join(workdir, ".output")
+    proc = group = None
     setup_r = res_r = -1
     run = ChildRun([], True, None, "", 0.0)
     try:
+        group = cgroup.create(limits.memory_bytes, limits.processes)
+        nproc = limits.processes if root or group else user_processes() + limits.processes
+        lim = asdict(limits) | {"cpu_seconds": max(1, int(timeout + 0.999)), "processes": nproc}
+        job = {"program": program, "sources": sources, "mode": mode, "workdir": workdir,
+               "uid": uid, "limits": lim, "policy": policy, "forks": group is not None,
+               "xdg_runtime_dir": os.environ.get("XDG_RUNTIME_DIR")}
         log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         try:
             proc, setup_r, res_r = _spawn(job, workdir, log_fd, group)
@@ -139,134 +108,35 @@ def run_child(program: str, sources: list[str], mode: str, timeout: float, limit
             os.close(log_fd)
         read_results(run, setup_r, res_r, proc, start + timeout, len(sources), limits, workdir)
     finally:
-        for fd in (setup_r, res_r):
-            if fd >= 0:
-                os.close(fd)
-        if proc is not None:
-            if not run.timed_out and not run.protocol_error:
-                try:  # let it finish on its own, to learn how it ended
-                    run.exit_code = proc.wait(timeout=1.0)
-                except subprocess.TimeoutExpired:
-                    pass
-            if group is not None:
-                run.oom_killed, run.peak_bytes = group.oom_killed(), group.peak_bytes()
-            end(proc, run.mode, group, uid)
-            if run.exit_code is None:
-                run.exit_code = proc.returncode
-        if group is not None:
-            group.remove()
-        run.log = read_head(log_path, limits.log_bytes)
-        force_remove(workdir)
-        run.seconds = time.monotonic() - start
+        try:
+            for fd in (setup_r, res_r):
+                if fd >= 0:
+                    os.close(fd)
+            if proc is not None:
+                _finish(proc, run, group, uid)
+        finally:
+            try:
+                if group is not None:
+                    group.remove()
+            finally:
+                run.log = read_head(log_path, limits.log_bytes)
+                force_remove(workdir)
+                run.seconds = time.monotonic() - start
     return run
 
 
-class _Stream:
-    """One pipe read under caps: at most ``max_bytes`` and ``max_messages`` lines."""
-
-    def __init__(self, fd: int, max_bytes: int, max_messages: int) -> None:
-        self.fd, self.max_bytes, self.max_messages = fd, max_bytes, max_messages
-        self.buf, self.total, self.count, self.eof = b"", 0, 0, False
-
-    def feed(self) -> list[dict[str, Any]]:
-        chunk = os.read(self.fd, 65536)
-        if not chunk:
-            self.eof = True
-            if self.buf.strip():
-                raise ProtocolError("a message without its line end")
-            return []
-        self.total += len(chunk)
-        if self.total > self.max_bytes:
-            raise ProtocolError(f"more than {self.max_bytes} bytes")
-        self.buf += chunk
-        *lines, self.buf = self.buf.split(b"\n")
-        out = []
-        for line in lines:
-            self.count += 1
-            if self.count > self.max_messages:
-                raise ProtocolError(f"more than {self.max_messages} messages")
-            try:
-                msg = json.loads(line)
-            except (ValueError, RecursionError, MemoryError):
-                raise ProtocolError("a message that is not JSON") from None
-            if not isinstance(msg, dict):
-                raise ProtocolError("a message that is not an object")
-            out.append(msg)
-        return out
-
-
-def check_message(msg: dict[str, Any], n: int, seen: set[int]) -> None:
-    kind = msg.get("kind")
-    if kind not in _KINDS or set(msg) != {"kind", *_KINDS[kind]}:
-        raise ProtocolError(f"an unknown message {str(kind)[:40]!r}")
-    if "i" in msg:
-        i = msg["i"]
-        if type(i) is not int or not 0 <= i < n or i in seen:
-            raise ProtocolError("an example number out of place")
-        seen.add(i)
-    for key in ("got", "detail"):
-        if key in msg and not isinstance(msg[key], str):
-            raise ProtocolError(f"a {key} that is not text")
-    if "exc" in msg and msg["exc"] is not None and not isinstance(msg["exc"], str):
-        raise ProtocolError("an exception that is not text")
-
-
-def read_results(run: ChildRun, setup_fd: int, result_fd: int, proc: subprocess.Popen[bytes],
-                 deadline: float, n: int, limits: Limits, workdir: str) -> None:
-    """Fill ``run`` from the two pipes until the results end, the deadline, or an error."""
-    setup = _Stream(setup_fd, 1 << 16, 8)
-    per_message = 24 * limits.output_chars + 4096  # \\uXXXX escapes, twice the text
-    results = _Stream(result_fd, (n + 3) * per_message, n + 3)
-    seen: set[int] = set()
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            fds = [s.fd for s in (setup, results) if not s.eof]
-            if not fds:
-                run.timed_out = False
-                return
-            ready, _, _ = select.select(fds, [], [], min(left, 0.05))
-            if not ready and proc.poll() is not None and not select.select(fds, [], [], 0)[0]:
-                run.timed_out = False
-                return
-            if run.mode in ("landlock", "limits") and disk_use(workdir) > 4 * limits.file_bytes:
-                run.disk_full, run.timed_out = True, False  # not a tmpfs: the parent watches
-                return
-            if setup.fd in ready:
-                run.setup += setup.feed()
-            if results.fd in ready:
-                for msg in results.feed():
-                    check_message(msg, n, seen)
-                    run.messages.append(msg)
-                    if msg["kind"] == "done" and len(seen) != n:
-                        raise ProtocolError("the end before every result")
-                    if msg["kind"] in ("done", "syntax", "load"):
-                        run.timed_out = False
-                        return
-    except ProtocolError as e:
-        run.protocol_error = str(e)
-        run.timed_out = False
-
-
-def disk_use(path: str, max_entries: int = 5000) -> float:
-    """Bytes under ``path`` (infinite beyond ``max_entries`` files: an inode flood)."""
-    total, count, stack = 0, 0, [path]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    count += 1
-                    if count > max_entries:
-                        return float("inf")
-                    st = entry.stat(follow_symlinks=False)
-                    total += st.st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-        except OSError:
+def _finish(proc: subprocess.Popen[bytes], run: ChildRun, group: cgroup.Group | None,
+            uid: int | None) -> None:
+    if not run.timed_out and not run.protocol_error:
+        try:  # let it finish on its own, to learn how it ended
+            run.exit_code = proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
             pass
-    return total
+    if group is not None:
+        run.oom_killed, run.peak_bytes = group.oom_killed(), group.peak_bytes()
+    end(proc, run.mode, group, uid)
+    if run.exit_code is None:
+        run.exit_code = proc.returncode
 
 
 def end(proc: subprocess.Popen[bytes], mode: str | None, group: cgroup.Group | None,

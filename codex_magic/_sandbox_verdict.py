@@ -7,7 +7,7 @@ import doctest
 import signal
 from collections.abc import Sequence
 
-from ._sandbox_process import ChildRun
+from ._sandbox_read import ChildRun
 from .types import Doctest, Failure, Verdict
 
 _CHECKER = doctest.OutputChecker()

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _hidden_tests
-from ._sandbox_process import ChildRun, run_child
+from ._sandbox_process import run_child
+from ._sandbox_read import ChildRun
 from ._sandbox_verdict import doctest_verdict, early_verdict, ended, status
 from .types import CodexError, Doctest, Failure, Verdict, usable_cores
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -101,8 +102,8 @@ class Host:
     """The host's servers, key and bystander; ``reached()`` says what a candidate got."""
 
     def __init__(self) -> None:
-        self.dirs = [Path(f"/tmp/codex-host-{os.getpid()}"),
-                     Path(f"/dev/shm/codex-host-{os.getpid()}")]
+        name = f"codex-host-{os.getpid()}-{secrets.token_hex(3)}"  # one per Host
+        self.dirs = [Path("/tmp") / name, Path("/dev/shm") / name]
         self.hits: list[str] = []
         self._stop = False
         self._servers: list[socket.socket] = []
@@ -111,7 +112,7 @@ class Host:
             d.chmod(0o777)
             self._serve(socket.AF_UNIX, str(d / "host.sock"), f"unix {d}")
             (d / "host.sock").chmod(0o777)  # any uid may connect: only seccomp stops it
-        self.abstract = f"codex-host-{os.getpid()}"
+        self.abstract = name
         self._serve(socket.AF_UNIX, "\0" + self.abstract, "abstract")
         self.tcp_port = self._serve(socket.AF_INET, ("127.0.0.1", 0), "tcp")
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
