@@ -175,7 +175,8 @@ def confine_runner(job, confine, mode, parent, facts, notes):
     kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
     applied = []
     if mode == "landlock":
-        readable = list(confine.landlock.SYSTEM_DIRS) + confine.mounts.python_paths()
+        readable = [*confine.landlock.SYSTEM_DIRS, *confine.mounts.python_paths(),
+                    os.path.dirname(os.path.abspath(__file__))]
         try:
             applied += confine.landlock.restrict(job["workdir"], readable, facts["landlock_abi"])
         except OSError as e:
