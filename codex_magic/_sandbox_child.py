@@ -88,26 +88,28 @@ def choose_mode(job, confine, notes):
     return "limits"
 
 
-class _Stop(Exception):
-    pass
-
-
-def _on_term(*_):
-    raise _Stop
+_WATCHED = {signal.SIGTERM, signal.SIGCHLD}  # blocked in the supervisor, taken with sigtimedwait
 
 
 def supervise(runner, subreaper):
-    """Wait for the runner; then (or when the parent says stop) end every descendant."""
+    """Wait for the runner, or for the parent's SIGTERM; then end every descendant.
+    The signals stay blocked and are taken when waited for, so none can interrupt the
+    clean-up half-way."""
     os.close(SETUP_FD)
     os.close(RESULT_FD)
     code = 128 + signal.SIGKILL
-    try:
-        _, status = os.waitpid(runner, 0)
-        code = _exit_code(status)
-    except (_Stop, ChildProcessError):
-        pass
+    while True:
+        try:
+            pid, status = os.waitpid(runner, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            code = _exit_code(status)
+            break
+        info = signal.sigtimedwait(_WATCHED, 1.0)
+        if info is not None and info.si_signo == signal.SIGTERM:
+            break
     if subreaper is not None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         subreaper.kill_descendants()
     os._exit(code)
 
@@ -128,17 +130,17 @@ def main():
     if mode is None or job.get("probe"):
         send(SETUP_FD, facts | {"notes": notes})
         os._exit(0 if mode else 3)
-    signal.signal(signal.SIGTERM, _on_term)
+    signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)
     if mode == "namespaces":
         init = os.fork()
         if init:
             supervise(init, None)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _WATCHED)
         # PID 1 of the new PID namespace: when it dies, everything in it dies.
         kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)
         confine.mounts.confine_files(job["workdir"], job["uid"] if job["uid"] is not None
                                      else os.getuid(), job["limits"]["file_bytes"] * 4, notes,
                                      job.get("xdg_runtime_dir"))
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     else:
         kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
     parent = os.getpid()
@@ -152,7 +154,7 @@ def main():
                 if pid == runner:
                     os._exit(_exit_code(status))
         supervise(runner, kernel)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _WATCHED)
     confine_runner(job, confine, mode, parent, facts, notes)
     _run_candidate(job, confine.values)
     send(RESULT_FD, {"kind": "done"})

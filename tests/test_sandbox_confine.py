@@ -2,6 +2,7 @@
 Landlock, its keyring and cgroup; one memory limit for the whole candidate (hole 6); the
 mode policy, "strict" and the once-per-process notice on a kernel without Landlock."""
 
+import ast
 import json
 import os
 import subprocess
@@ -68,6 +69,33 @@ def test_the_candidate_has_a_fresh_session_keyring(mode, host):
                f"b'{host.key}', 0)\n    print(k, ctypes.get_errno())\n"
                "    print(open('/proc/keys').read())\n")
     assert keys.startswith("-1 ") and KEY_PAYLOAD.decode() not in keys
+
+
+def test_host_directories_are_covered(monkeypatch, tmp_path):
+    """Namespaces mode: where host sockets and homes live, the candidate finds empty
+    directories (the work directory's own path aside), whatever seccomp would also stop."""
+    reason = mode_skip_reason("namespaces")
+    if reason:
+        pytest.skip(reason)
+    monkeypatch.setenv("CODEX_MAGIC_SANDBOX", "namespaces")
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (Path("/tmp") / f"codex-visible-{os.getpid()}").mkdir(exist_ok=True)
+    try:
+        seen = got("    import os\n    for d in ('/run', '/var/run', '/tmp', '/var/tmp', "
+                   "'/home'):\n        print(d, sorted(os.listdir(d)) if os.path.isdir(d) "
+                   "else None)\n")
+    finally:
+        (Path("/tmp") / f"codex-visible-{os.getpid()}").rmdir()
+    lines = dict(line.split(" ", 1) for line in seen.splitlines()[:5])
+    for d, listed in lines.items():
+        real = os.path.realpath(d)
+        # Only the way to the work directory and to this Python's own files is put back.
+        allowed = {Path(os.path.realpath(p)).relative_to(real).parts[0]
+                   for p in (sys.prefix, sys.base_prefix, tmp_path)
+                   if os.path.realpath(p).startswith(real + "/")}
+        assert listed == "None" or set(ast.literal_eval(listed)) <= allowed, (d, listed)
 
 
 def test_limits_come_from_the_parent(mode):
