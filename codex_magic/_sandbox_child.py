@@ -173,7 +173,7 @@ def confine_runner(job, confine, mode, parent, facts, notes):
         # could remount the host's mounts writable again): none may reach the candidate.
         kernel.drop_capabilities()
     elif os.geteuid() == 0 and job["uid"] is not None:
-        drop_root(job, confine, mode, notes)
+        drop_root(job, confine, mode, facts["landlock_abi"], notes)
     kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
     applied = []
     if mode == "landlock":
@@ -202,14 +202,16 @@ def confine_runner(job, confine, mode, parent, facts, notes):
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
 
 
-def drop_root(job, confine, mode, notes):
+def drop_root(job, confine, mode, abi, notes):
     """As root: become the job's unused uid. Where this Python lies in a directory that
     uid cannot enter (pyenv under /root) and no mount can expose it, the Landlock mode
-    stays uid 0 with no capability at all instead, and Landlock confines it."""
+    stays uid 0 with no capability at all instead, confined by Landlock: only from ABI 6,
+    which also covers truncate, device ioctls and signals (uid 0 may signal and truncate
+    everything else of root's)."""
     kernel, uid = confine.kernel, job["uid"]
     hidden = mode != "namespaces" and not all(
         kernel.readable_by_others(p) for p in confine.mounts.python_paths())
-    if hidden and mode == "landlock":
+    if hidden and mode == "landlock" and abi >= 6:
         kernel.drop_capabilities()
         notes.append("uid 0 without capabilities (Python lies in a private directory)")
         return
