@@ -168,7 +168,7 @@ NEW = [
          + "    return x * 2\n", "exception", LIMITS),
     Kind("remount / writable", _CTYPES + "    r = libc.mount(None, b'/', None, 32 | 4096, None)\n"
          + _RAISE + f"    open('@CWD@/{MARK}', 'w')\n    return x * 2\n", "exception"),
-    Kind("System V shared memory", _CTYPES + "    r = libc.shmget(0, 1 << 20, 0o1600)\n"
+    Kind("System V shared memory", _CTYPES + "    r = libc.shmget(@SHM_KEY@, 1 << 20, 0o1600)\n"
          + _RAISE + "    return x * 2\n", "exception", LIMITS),
     Kind("i386 system call (int 0x80)", "    import ctypes, mmap\n"
          "    m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\n"

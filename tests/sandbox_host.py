@@ -121,6 +121,7 @@ class Host:
         self.udp_port = self.udp.getsockname()[1]
         threading.Thread(target=self._udp_loop, daemon=True).start()
         self.key = f"codex-secret-{os.getpid()}"
+        self.shm_key = 0x0C0D0000 | (os.getpid() & 0xFFFF)
         self.has_key = self._add_key()
         self.bystander: subprocess.Popen[bytes] | None = None
         self.respawn_bystander()
@@ -179,7 +180,7 @@ class Host:
                   "@SOCK_SHM@": str(self.dirs[1] / "host.sock"), "@ABSTRACT@": self.abstract,
                   "@PORT@": str(self.tcp_port), "@UDP_PORT@": str(self.udp_port),
                   "@BYSTANDER@": str(self.bystander.pid if self.bystander else 0),
-                  "@KEY@": self.key, "@CWD@": str(Path.cwd())}
+                  "@KEY@": self.key, "@CWD@": str(Path.cwd()), "@SHM_KEY@": str(self.shm_key)}
         for name, nr in kernel.NUMBERS.items():
             values[f"@NR_{name}@"] = str(nr)
         for k, v in values.items():
@@ -213,6 +214,10 @@ class Host:
                         shutil.rmtree(path) if path.is_dir() else path.unlink()
             except OSError:
                 pass
+        libc = ctypes.CDLL(None, use_errno=True)
+        shm = libc.shmget(self.shm_key, 0, 0)  # a segment the limits mode let it leave
+        if shm >= 0:
+            libc.shmctl(shm, 0, None)  # IPC_RMID
         self.hits.clear()
         self.respawn_bystander()
 
