@@ -92,7 +92,7 @@ def run_child(program: str, sources: list[str], mode: str, timeout: float, limit
     workdir = tempfile.mkdtemp(prefix="codex-sandbox-")
     log_path = os.path.join(workdir, ".output")
     proc = group = None
-    setup_r = res_r = -1
+    setup_r = res_r = log_fd = -1
     run = ChildRun([], True, None, "", 0.0)
     try:
         group = cgroup.create(limits.memory_bytes, limits.processes)
@@ -101,11 +101,10 @@ def run_child(program: str, sources: list[str], mode: str, timeout: float, limit
         job = {"program": program, "sources": sources, "mode": mode, "workdir": workdir,
                "uid": uid, "limits": lim, "policy": policy, "forks": group is not None,
                "xdg_runtime_dir": os.environ.get("XDG_RUNTIME_DIR")}
-        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
-        try:
-            proc, setup_r, res_r = _spawn(job, workdir, log_fd, group)
-        finally:
-            os.close(log_fd)
+        # Read back through this descriptor, never by path: in the work directory the
+        # candidate could put a symlink to a file only the parent may read in its place.
+        log_fd = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        proc, setup_r, res_r = _spawn(job, workdir, log_fd, group)
         read_results(run, setup_r, res_r, proc, start + timeout, len(sources), limits, workdir)
     finally:
         try:
@@ -119,7 +118,9 @@ def run_child(program: str, sources: list[str], mode: str, timeout: float, limit
                 if group is not None:
                     group.remove()
             finally:
-                run.log = read_head(log_path, limits.log_bytes)
+                run.log = read_head(log_fd, limits.log_bytes)
+                if log_fd >= 0:
+                    os.close(log_fd)
                 force_remove(workdir)
                 run.seconds = time.monotonic() - start
     return run
@@ -145,7 +146,7 @@ def end(proc: subprocess.Popen[bytes], mode: str | None, group: cgroup.Group | N
     if mode != "namespaces" and proc.poll() is None:
         try:  # the supervisor kills its descendants, then exits
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=3.0)
+            proc.wait(timeout=2.0)
         except (OSError, subprocess.TimeoutExpired):
             pass
     if group is not None:
@@ -179,10 +180,9 @@ def kill_uid(uid: int) -> None:
         time.sleep(0.01)
 
 
-def read_head(path: str, limit: int) -> str:
+def read_head(fd: int, limit: int) -> str:
     try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
+        data = os.pread(fd, limit + 1, 0)
     except OSError:
         return ""
     text = data[:limit].decode("utf-8", "replace")

@@ -184,6 +184,9 @@ NEW = [
          "exception", LIMITS),
     Kind("symlink out of the work directory", f"    import os\n    os.symlink('/tmp/{MARK}', "
          "'link')\n    open('link', 'w').write('x')\n    return x * 2\n", "exception", LIMITS),
+    Kind("swap the output log for a symlink", "    import os\n    try:\n"
+         "        os.remove('.output')\n    except OSError:\n        pass\n"
+         "    os.symlink('@SECRET_FILE@', '.output')\n    os._exit(3)\n", "fail"),
     Kind("fill the disk", "    i = 0\n    while True:\n        with open(f'fill{i}', 'wb') as f:\n"
          "            f.write(b'x' * (8 << 20))\n        i += 1\n",
          "No space left|killed: disk|timed out"),

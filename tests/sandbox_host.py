@@ -120,6 +120,9 @@ class Host:
         self.udp.settimeout(0.2)
         self.udp_port = self.udp.getsockname()[1]
         threading.Thread(target=self._udp_loop, daemon=True).start()
+        self.secret_file = self.dirs[0] / "secret"  # only the tester may read it
+        self.secret_file.write_text("hunter2-file\n")
+        self.secret_file.chmod(0o600)
         self.key = f"codex-secret-{os.getpid()}"
         self.shm_key = 0x0C0D0000 | (os.getpid() & 0xFFFF)
         self.has_key = self._add_key()
@@ -180,7 +183,8 @@ class Host:
                   "@SOCK_SHM@": str(self.dirs[1] / "host.sock"), "@ABSTRACT@": self.abstract,
                   "@PORT@": str(self.tcp_port), "@UDP_PORT@": str(self.udp_port),
                   "@BYSTANDER@": str(self.bystander.pid if self.bystander else 0),
-                  "@KEY@": self.key, "@CWD@": str(Path.cwd()), "@SHM_KEY@": str(self.shm_key)}
+                  "@KEY@": self.key, "@CWD@": str(Path.cwd()), "@SHM_KEY@": str(self.shm_key),
+                  "@SECRET_FILE@": str(self.secret_file)}
         for name, nr in kernel.NUMBERS.items():
             values[f"@NR_{name}@"] = str(nr)
         for k, v in values.items():
