@@ -194,7 +194,8 @@ def force_remove(path: str) -> None:
     def fix(func, p, _exc):  # type: ignore[no-untyped-def]
         try:
             os.chmod(os.path.dirname(p), 0o700)
-            os.chmod(p, 0o700)
+            if not os.path.islink(p):  # chmod would follow it out of the directory
+                os.chmod(p, 0o700)
             func(p)
         except OSError:
             pass
