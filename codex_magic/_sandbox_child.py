@@ -1,18 +1,29 @@
 """The sandbox's child: runs one candidate's examples in a fresh interpreter.
 
-Started by ``codex_magic.sandbox`` as ``python -I _sandbox_child.py`` with the job
-on fd JOB_FD and a result pipe on fd RESULT_FD. It imports nothing of
-codex_magic. Everything before ``_run_candidate`` is trusted set-up: it confines
-the process (namespaces, another uid, read-only file system, rlimits) before any
-candidate code exists in it.
+Started by ``codex_magic.sandbox`` as ``python -I _sandbox_child.py JOB SETUP RESULT``
+with three pipes: the job to read, the trusted set-up channel and the result channel.
+It imports nothing of codex_magic but the ``_confine`` package, which it loads by path.
 
-The child never sees the expected outputs: it reports what each example printed
-and raised, and the parent compares. So a candidate that tampers with this
-process (patches builtins, doctest, this module, writes to the pipe) can at most
-report outputs it computed itself, which is what passing means.
+Everything before ``_run_candidate`` is trusted set-up. The first process (the
+supervisor) joins a fresh session keyring and picks the mode the job's policy allows:
+
+- namespaces: new PID, mount, network and IPC namespaces; PID 1 covers host paths and
+  makes the file system read-only (``_confine.mounts``); the candidate runs as PID 2;
+- landlock: the supervisor becomes a child subreaper; the candidate's process is
+  restricted by Landlock (``_confine.landlock``); at the end the supervisor kills every
+  descendant, daemons included;
+- limits: the same process tree, with rlimits only.
+
+The runner then drops to the sandbox's uid (as root), sets no_new_privs, the
+parent-death signal and the rlimits the parent sent, installs the seccomp filter
+(``_confine.seccomp``), reports what it applied on the set-up channel and closes it.
+Only then does candidate code exist. The child never sees the expected outputs: it
+reports what each example printed and raised (or, for hidden tests, the value of each
+call), and the parent compares. A candidate that writes to the result pipe itself can
+at most report outputs it computed, and the parent caps and checks what it reads.
 """
 
-import ctypes
+import importlib.util
 import json
 import os
 import resource
@@ -20,172 +31,209 @@ import signal
 import sys
 import traceback
 
-# The parent passes its pipes' numbers: the job to read, the results to write.
-JOB_FD = int(sys.argv[1]) if len(sys.argv) > 2 else 3
-RESULT_FD = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+JOB_FD, SETUP_FD, RESULT_FD = (int(a) for a in sys.argv[1:4])
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC = 32, 1024, 2048, 4096, 16384
-MS_PRIVATE, MS_RELATIME, MS_STRICTATIME = 1 << 18, 1 << 21, 1 << 24
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
-
-_libc = ctypes.CDLL(None, use_errno=True)
 _write = os.write
 _dumps = json.JSONEncoder(ensure_ascii=True).encode
 
 
-def send(obj):
+def load_confine():
+    """The ``_confine`` package beside this file, without putting codex_magic/ on sys.path
+    (its types.py would shadow the standard library's)."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_confine")
+    spec = importlib.util.spec_from_file_location(
+        "_confine", os.path.join(here, "__init__.py"), submodule_search_locations=[here])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["_confine"] = package
+    spec.loader.exec_module(package)
+    import _confine.kernel
+    import _confine.landlock
+    import _confine.mounts
+    import _confine.seccomp
+    import _confine.values  # noqa: F401
+    return package
+
+
+def send(fd, obj):
     data = (_dumps(obj) + "\n").encode("ascii")
     try:
         while data:
-            data = data[_write(RESULT_FD, data):]
+            data = data[_write(fd, data):]
     except OSError:
         pass
 
 
-def _unshare(flags):
-    return _libc.unshare(ctypes.c_int(flags)) == 0
+def _exit_code(status):
+    """Pass a child's end on: its exit code, or 128 + the signal that killed it."""
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def _mount(src, target, fstype, flags, data=None):
-    enc = lambda s: None if s is None else s.encode()  # noqa: E731
-    return _libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) == 0
+def choose_mode(job, confine, notes):
+    """The strongest mode the policy allows, or None when the policy refuses what is left."""
+    policy = job["policy"]
+    seccomp_ok = confine.kernel.seccomp_available()
+    if policy in ("auto", "strict", "namespaces") and confine.mounts.enter_namespaces():
+        if not seccomp_ok:
+            notes.append("no seccomp filter on this kernel")
+            if policy == "strict":
+                return None
+        return "namespaces"
+    if policy == "namespaces":
+        return None
+    abi = confine.landlock.abi()
+    if policy in ("auto", "strict", "landlock") and abi > 0 and seccomp_ok:
+        return "landlock"
+    if policy in ("strict", "landlock"):
+        return None
+    return "limits"
 
 
-def _write_file(path, text):
-    try:
-        with open(path, "w") as f:
-            f.write(text)
-        return True
-    except OSError:
-        return False
+_WATCHED = {signal.SIGTERM, signal.SIGCHLD}  # blocked in the supervisor, taken with sigtimedwait
 
 
-def enter_namespaces(job, notes):
-    """New mount, network, IPC and PID namespaces (and a user namespace when not root)."""
-    base = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID
-    uid, gid = os.getuid(), os.getgid()
-    if os.geteuid() == 0 and _unshare(base):
-        return True
-    if _unshare(base | CLONE_NEWUSER):
-        _write_file("/proc/self/setgroups", "deny")
-        _write_file("/proc/self/uid_map", f"{uid} {uid} 1")
-        _write_file("/proc/self/gid_map", f"{gid} {gid} 1")
-        return True
-    notes.append("no namespaces (network and file system not isolated)")
-    return False
-
-
-def _mount_flags(options):
-    flags = 0
-    for opt, bit in (("nosuid", MS_NOSUID), ("nodev", MS_NODEV), ("noexec", MS_NOEXEC),
-                     ("noatime", MS_NOATIME), ("nodiratime", MS_NODIRATIME),
-                     ("relatime", MS_RELATIME), ("strictatime", MS_STRICTATIME)):
-        if opt in options:
-            flags |= bit
-    return flags
-
-
-MS_MOVE = 8192
-
-
-def _hidden_ancestor(path):
-    """The first directory above ``path`` that others may not enter, if any."""
-    parts = os.path.abspath(path).split(os.sep)[1:]
-    cur = ""
-    for part in parts[:-1]:
-        cur += os.sep + part
+def supervise(runner, subreaper):
+    """Wait for the runner, or for the parent's SIGTERM; then end every descendant.
+    The signals stay blocked and are taken when waited for, so none can interrupt the
+    clean-up half-way."""
+    os.close(SETUP_FD)
+    os.close(RESULT_FD)
+    code = 128 + signal.SIGKILL
+    while True:
         try:
-            if not os.stat(cur).st_mode & 0o001:
-                return cur
-        except OSError:
-            return None
-    return None
+            pid, status = os.waitpid(runner, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            code = _exit_code(status)
+            break
+        info = signal.sigtimedwait(_WATCHED, 1.0)
+        if info is not None and info.si_signo == signal.SIGTERM:
+            break
+    if subreaper is not None:
+        subreaper.kill_descendants()
+    os._exit(code)
 
 
-def expose_python(workdir, notes):
-    """Let another uid read this Python (often under root's private home), and nothing
-    else there: a tmpfs covers the private directory, with the Python folders put back."""
-    keep = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}
-    keep |= {os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)}
-    by_ancestor = {}
-    for p in sorted(keep):
-        a = _hidden_ancestor(p)
-        if a is not None and not any(p.startswith(k + os.sep) for k in by_ancestor.get(a, ())):
-            by_ancestor.setdefault(a, []).append(p)
-    for n, (ancestor, paths) in enumerate(by_ancestor.items()):
-        staged = []
-        for m, p in enumerate(paths):
-            stage = os.path.join(workdir, f".stage{n}_{m}")
-            os.mkdir(stage)
-            if _mount(p, stage, None, MS_BIND | MS_REC):
-                staged.append((stage, p))
-        if not _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755"):
-            notes.append(f"cannot expose Python under {ancestor}")
-            continue
-        for stage, p in staged:
-            os.makedirs(p, exist_ok=True)
-            _mount(stage, p, None, MS_MOVE)
-
-
-def confine_files(workdir, notes, root):
-    """Everything read-only but a small fresh tmpfs over the work directory."""
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    if root:
-        expose_python(workdir, notes)
-    if not _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY):
-        notes.append("host /proc visible")
+def main():
+    with os.fdopen(JOB_FD, "rb") as f:
+        job = json.loads(f.read())
+    confine = load_confine()
+    kernel = confine.kernel
+    notes = []
     try:
-        with open("/proc/self/mountinfo") as f:
-            mounts = [line.split() for line in f]
-    except OSError:
-        mounts = []
-    failed = 0
-    for fields in mounts:
-        point = fields[4].encode().decode("unicode_escape")
-        if point == workdir:
-            continue
-        flags = MS_REMOUNT | MS_BIND | MS_RDONLY | _mount_flags(fields[5].split(","))
-        if not _mount(None, point, None, flags):
-            failed += 1
-    if failed:
-        notes.append(f"{failed} mounts left writable")
-    if not _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV,
-                  f"size={job_limit('file_bytes', 16 << 20) * 4},mode=0700,"
-                  f"uid={os.getuid()},gid={os.getgid()}"):
-        notes.append("work directory not a private tmpfs")
+        kernel.join_fresh_session_keyring()
+    except OSError as e:
+        notes.append(f"session keyring shared ({e.strerror})")
+    mode = choose_mode(job, confine, notes)
+    facts = {"kind": "mode", "mode": mode, "landlock_abi": confine.landlock.abi(),
+             "seccomp": kernel.seccomp_available(), "arch": kernel.ARCH}
+    if mode is None or job.get("probe"):
+        send(SETUP_FD, facts | {"notes": notes})
+        os._exit(0 if mode else 3)
+    signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)
+    if mode == "namespaces":
+        init = os.fork()
+        if init:
+            supervise(init, None)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _WATCHED)
+        # PID 1 of the new PID namespace: when it dies, everything in it dies.
+        kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)
+        confine.mounts.confine_files(job["workdir"], job["uid"] if job["uid"] is not None
+                                     else os.getuid(), job["limits"]["file_bytes"] * 4, notes,
+                                     job.get("xdg_runtime_dir"))
+    else:
+        kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
+    parent = os.getpid()
+    runner = os.fork()
+    if runner:
+        if mode == "namespaces":  # reap orphans until the runner ends
+            os.close(SETUP_FD)
+            os.close(RESULT_FD)
+            while True:
+                pid, status = os.wait()
+                if pid == runner:
+                    os._exit(_exit_code(status))
+        supervise(runner, kernel)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _WATCHED)
+    confine_runner(job, confine, mode, parent, facts, notes)
+    _run_candidate(job, confine.values)
+    send(RESULT_FD, {"kind": "done"})
+    sys.stdout.flush()
+    os._exit(0)
 
 
-_job: dict[str, object] = {}
+def confine_runner(job, confine, mode, parent, facts, notes):
+    kernel = confine.kernel
+    kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the supervisor died before the line above
+        os._exit(128 + signal.SIGKILL)
+    os.chdir(job["workdir"])
+    if mode == "namespaces" and job["uid"] is None:
+        # Inside its user namespace the runner holds every capability (CAP_SYS_ADMIN
+        # could remount the host's mounts writable again): none may reach the candidate.
+        kernel.drop_capabilities()
+    elif os.geteuid() == 0 and job["uid"] is not None:
+        drop_root(job, confine, mode, facts["landlock_abi"], notes)
+    kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
+    applied = []
+    if mode == "landlock":
+        readable = [*confine.landlock.SYSTEM_DIRS, *confine.mounts.python_paths(),
+                    os.path.dirname(os.path.abspath(__file__))]
+        try:
+            applied += confine.landlock.restrict(job["workdir"], readable, facts["landlock_abi"])
+        except OSError as e:
+            send(SETUP_FD, facts | {"mode": None, "notes": [*notes, f"Landlock: {e.strerror}"]})
+            os._exit(3)
+    set_limits(job["limits"])
+    os.umask(0o077)
+    if mode in ("namespaces", "landlock") and facts["seccomp"]:
+        try:
+            confine.seccomp.install(forks=job["forks"])
+            applied.append("seccomp")
+        except OSError as e:
+            if mode == "landlock" or job["policy"] == "strict":
+                send(SETUP_FD, facts | {"mode": None, "notes": [*notes, f"seccomp: {e.strerror}"]})
+                os._exit(3)
+            notes.append(f"no seccomp filter ({e.strerror})")
+    send(SETUP_FD, facts | {"kind": "confined", "applied": applied, "notes": notes})
+    os.close(SETUP_FD)
+    os.closerange(3, RESULT_FD)
+    os.closerange(RESULT_FD + 1, 1 << 16)
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
 
 
-def job_limit(name, default):
-    return int(_job.get("limits", {}).get(name, default))
-
-
-def drop_privileges(job):
-    if os.geteuid() != 0 or job.get("uid") is None:
+def drop_root(job, confine, mode, abi, notes):
+    """As root: become the job's unused uid. Where this Python lies in a directory that
+    uid cannot enter (pyenv under /root) and no mount can expose it, the Landlock mode
+    stays uid 0 with no capability at all instead, confined by Landlock: only from ABI 6,
+    which also covers truncate, device ioctls and signals (uid 0 may signal and truncate
+    everything else of root's)."""
+    kernel, uid = confine.kernel, job["uid"]
+    hidden = mode != "namespaces" and not all(
+        kernel.readable_by_others(p) for p in confine.mounts.python_paths())
+    if hidden and mode == "landlock" and abi >= 6:
+        kernel.drop_capabilities()
+        notes.append("uid 0 without capabilities (Python lies in a private directory)")
         return
-    uid = int(job["uid"])
+    if hidden:
+        notes.append("Python lies in a directory the sandbox's uid cannot enter: "
+                     "modules not yet imported fail")
+    if mode != "namespaces":
+        os.chown(job["workdir"], uid, uid)
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
 
 
-def set_limits():
-    cpu = job_limit("cpu_seconds", 10)
+def set_limits(limits):
+    cpu = limits["cpu_seconds"]
     for res, value in (
         (resource.RLIMIT_CPU, (cpu, cpu + 1)),
-        (resource.RLIMIT_AS, (job_limit("memory_bytes", 1 << 30),) * 2),
-        (resource.RLIMIT_FSIZE, (job_limit("file_bytes", 16 << 20),) * 2),
-        (resource.RLIMIT_NOFILE, (job_limit("open_files", 64),) * 2),
+        (resource.RLIMIT_AS, (limits["memory_bytes"],) * 2),
+        (resource.RLIMIT_FSIZE, (limits["file_bytes"],) * 2),
+        (resource.RLIMIT_NOFILE, (limits["open_files"],) * 2),
         (resource.RLIMIT_CORE, (0, 0)),
-        (resource.RLIMIT_NPROC, (job_limit("processes", 16),) * 2),
+        (resource.RLIMIT_NPROC, (limits["processes"],) * 2),
     ):
         try:
             resource.setrlimit(res, value)
@@ -225,15 +273,22 @@ class _Capture:
         return text
 
 
-def _run_candidate(job):
-    program, sources = job["program"], job["sources"]
-    limit = job_limit("output_chars", 16384)
+def _exc_line(e, limit):
+    try:
+        return traceback.format_exception_only(type(e), e)[-1][:limit]
+    except BaseException:
+        return f"{type(e).__name__}: <unprintable>\n"
+
+
+def _run_candidate(job, values):
+    program, sources, mode = job["program"], job["sources"], job["mode"]
+    limit = job["limits"]["output_chars"]
     real_stdout = sys.stdout
     globs = {"__name__": "__main__", "__builtins__": __builtins__}
     try:
         code = compile(program, "<candidate>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-        send({"kind": "syntax", "detail": "".join(traceback.format_exception_only(type(e), e))})
+        send(RESULT_FD, {"kind": "syntax", "detail": _exc_line(e, 2000)})
         return
     cap = _Capture(limit)
     sys.stdout = cap
@@ -241,74 +296,30 @@ def _run_candidate(job):
         exec(code, globs)
     except BaseException as e:
         sys.stdout = real_stdout
-        send({"kind": "load", "got": cap.value(),
-              "exc": traceback.format_exception_only(type(e), e)[-1][:limit]})
+        send(RESULT_FD, {"kind": "load", "got": cap.value(), "exc": _exc_line(e, limit)})
         return
     sys.stdout = real_stdout
     for i, source in enumerate(sources):
         cap = _Capture(limit)
-        exc = None
+        exc = value = None
         try:
             sys.stdout = cap
             try:
-                exec(compile(source, f"<example {i + 1}>", job.get("mode", "single"),
-                             dont_inherit=True), globs)
+                compiled = compile(source, f"<example {i + 1}>",
+                                   "eval" if mode == "calls" else mode, dont_inherit=True)
+                result = eval(compiled, globs) if mode == "calls" else exec(compiled, globs)
             finally:
                 sys.stdout = real_stdout
+            if mode == "calls":
+                value = values.encode(result, limit)
+        except values.Unencodable as e:
+            value = {"x": str(e)}
         except BaseException as e:
-            try:
-                exc = traceback.format_exception_only(type(e), e)[-1][:limit]
-            except BaseException:
-                exc = f"{type(e).__name__}: <unprintable>\n"
-        send({"kind": "example", "i": i, "got": cap.value(), "exc": exc})
-
-
-def _exit_code(status):
-    """Pass a child's end on: its exit code, or 128 + the signal that killed it."""
-    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-
-
-def main():
-    global _job
-    with os.fdopen(JOB_FD, "rb") as f:
-        _job = job = json.loads(f.read())
-    notes = []
-    namespaced = enter_namespaces(job, notes)
-    if namespaced:
-        pid = os.fork()
-        if pid:
-            # This process stays trusted: it reports the candidate's pid and how it ended.
-            send({"kind": "hello", "pid": pid, "notes": notes})
-            os.close(RESULT_FD)
-            signal.signal(signal.SIGTERM, lambda *a: os.kill(pid, signal.SIGKILL))
-            _, status = os.waitpid(pid, 0)
-            os._exit(_exit_code(status))
-        # Now PID 1 of a new PID namespace: when this process dies, so does all it started.
-        confine_files(job["workdir"], notes, root=job.get("uid") is not None)
-        send({"kind": "confined", "notes": notes})
-        # The candidate runs as PID 2, where signals behave as usual (PID 1 ignores
-        # default-action signals) and kill(-1) cannot take down this init.
-        runner = os.fork()
-        if runner:
-            os.close(RESULT_FD)
-            _, status = os.waitpid(runner, 0)
-            os._exit(_exit_code(status))
-    else:
-        send({"kind": "hello", "pid": os.getpid(), "notes": notes})
-    os.chdir(job["workdir"])
-    drop_privileges(job)
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    if namespaced:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    set_limits()
-    os.umask(0o077)
-    os.closerange(3, RESULT_FD)
-    os.closerange(RESULT_FD + 1, 1 << 16)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
-    _run_candidate(job)
-    send({"kind": "done"})
-    sys.stdout.flush()
-    os._exit(0)
+            exc = _exc_line(e, limit)
+        if mode == "calls":
+            send(RESULT_FD, {"kind": "value", "i": i, "value": value, "exc": exc})
+        else:
+            send(RESULT_FD, {"kind": "example", "i": i, "got": cap.value(), "exc": exc})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """``codex-magic``: the same pipeline without Jupyter.
 
     codex-magic solve FILE|-  [options] [--json]   sample, test and rank
-    codex-magic check CODE_FILE --prompt PROMPT_FILE [--json] [--timeout S]
+    codex-magic check CODE_FILE --prompt PROMPT_FILE [--json] [--timeout S] [--explain]
     codex-magic models [pull NAME|URL | verify [NAME] | path NAME]   models
     codex-magic demo                                  run the demo notebook headless
 
@@ -77,9 +77,16 @@ def _terminal_progress() -> Any:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from . import sandbox
+    from ._cli_check import escape, explain, quoted, strip_docstring
     from .prompt import parse_cell
-    from .sandbox import run_doctests
 
+    if args.explain:
+        print(explain(sandbox.describe()))
+        if args.code_file is None and args.prompt is None:
+            return 0
+    if args.code_file is None or args.prompt is None:
+        raise CodexError("check needs a CODE_FILE and --prompt PROMPT_FILE (or --explain)")
     if not (0 < args.timeout <= 600):
         raise CodexError(f"--timeout must be between 0 and 600 seconds, got {args.timeout}")
     task = parse_cell(_read(args.prompt, "prompt file"))
@@ -87,20 +94,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not task.doctests:
         raise CodexError(f"the docstring of {task.function_name}() in {args.prompt} has no "
                          ">>> examples to check")
-    program = task.context + task.preamble + code
-    verdict = run_doctests(program, task.doctests, args.timeout)
+    # The candidate may not read its expected outputs from its own docstring.
+    program = task.context + task.preamble + strip_docstring(code, task.function_name)
+    verdict = sandbox.run_doctests(program, task.doctests, args.timeout)
     if args.json:
         from dataclasses import asdict
 
         json.dump(asdict(verdict) | {"all_passed": verdict.all_passed}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(f"{verdict.passed}/{verdict.total} examples passed ({verdict.status})")
+        # Everything but the first line comes from the candidate's run: escaped, indented.
+        print(f"{verdict.passed}/{verdict.total} examples passed ({escape(verdict.status)})")
         if verdict.detail:
-            print(verdict.detail)
+            print(quoted(verdict.detail, "  "))
         for f in verdict.failures:
-            print(f"✗ >>> {f.source.strip()}\n  {f.reason}\n  expected: {f.expected.strip()}"
-                  f"\n  got: {f.got.strip()[:500]}")
+            print(f"✗ >>> {escape(f.source.strip())}\n  {escape(f.reason)}\n  expected:\n"
+                  f"{quoted(f.expected.strip())}\n  got:\n{quoted(f.got.strip()[:500])}")
     return 0 if verdict.all_passed else 1
 
 
@@ -206,8 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("check", help="run a candidate against a prompt's doctests in the sandbox")
-    p.add_argument("code_file", help="the candidate: the whole function, signature included")
-    p.add_argument("--prompt", required=True, help="the prompt file whose doctests to run")
+    p.add_argument("code_file", nargs="?",
+                   help="the candidate: the whole function, signature included (its "
+                        "docstring is removed before it runs)")
+    p.add_argument("--prompt", help="the prompt file whose doctests to run (required)")
+    p.add_argument("--explain", action="store_true",
+                   help="print the sandbox mode in force on this machine and what it blocks")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)

@@ -1,13 +1,27 @@
-"""Hostile candidates through the real sandbox: real subprocesses, real limits."""
+"""Hostile candidates through the real sandbox, in every mode this kernel offers: real
+subprocesses, real limits, real host sockets, keys and bystanders to reach for."""
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from codex_magic._confine import landlock
 from codex_magic.prompt import build_program, parse_cell
 from codex_magic.sandbox import Limits, run_candidates, run_doctests, run_tests
+from tests.sandbox_corpus import ORIGINAL, SPAWN, corpus
+from tests.sandbox_host import (
+    KEY_PAYLOAD,
+    MARK,
+    MODES,
+    Host,
+    forks_allowed,
+    mode_skip_reason,
+    procs_with,
+    rss_bytes,
+)
 
 TASK = parse_cell('''def f(x):
     """Double x.
@@ -19,84 +33,22 @@ TASK = parse_cell('''def f(x):
     """
 ''')
 TIMEOUT = 1.5
-MARK = f"codexmark{os.getpid()}"
+_procs_with = procs_with  # the names tests/test_hostile_magic.py uses
+# The original corpus, for the %%codex path (auto mode): (name, body, expect).
+HOSTILE = [(n, b, SPAWN[forks_allowed("auto")] if n == "process spawning" else e)
+           for n, b, e in ORIGINAL]
+CORPUS = corpus()
 
 
 def program(body: str) -> str:
     return build_program(TASK, body)
 
 
-def _procs_with(marker: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                    if marker.encode() in f.read():
-                        found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
-
-
-# (name, body, what the verdict must say: a status or a failure reason substring)
-HOSTILE = [
-    ("infinite loop", "    while True:\n        pass\n", "timed out"),
-    ("long sleep", "    import time\n    time.sleep(60)\n", "timed out"),
-    ("fork bomb", "    import os\n    while True:\n        try:\n            os.fork()\n"
-                  "        except OSError:\n            pass\n", "timed out"),
-    ("process spawning", "    import subprocess\n"
-                         f"    subprocess.Popen(['sleep', '300', '{MARK}'])\n"
-                         "    return x * 2\n", "ok-pass"),
-    ("memory bomb", "    a = [bytearray(10**8) for _ in range(100)]\n", "killed: memory|timed out"),
-    ("huge allocation", "    return bytes(10**11)\n", "killed: memory"),
-    ("deep recursion", "    return f(x + 1)\n", "recursion"),
-    ("huge stdout", "    print('x' * 10**8)\n    return x * 2\n", "wrong output"),
-    ("huge fd write", "    import os\n    while True:\n        os.write(1, b'y' * 65536)\n",
-     "File too large"),
-    ("binary garbage", "    import sys\n    sys.stdout.write(bytes(range(256)).decode('latin-1'))\n"
-                       "    return x * 2\n", "wrong output"),
-    ("invalid utf-8 on fd", "    import os\n    os.write(1, b'\\xff\\xfe\\xc3')\n"
-                            "    return x * 2\n", "ok-pass"),
-    ("sys.exit", "    import sys\n    sys.exit(0)\n", "SystemExit"),
-    ("os._exit", "    import os\n    os._exit(0)\n", "exited with code 0"),
-    ("raise KeyboardInterrupt", "    raise KeyboardInterrupt\n", "KeyboardInterrupt"),
-    ("raise SystemExit", "    raise SystemExit(3)\n", "SystemExit"),
-    ("segfault", "    import ctypes\n    ctypes.string_at(0)\n", "segmentation fault"),
-    ("abort", "    import os\n    os.abort()\n", "aborted"),
-    ("thread outlives", "    import threading, time\n"
-                        "    threading.Thread(target=time.sleep, args=(300,)).start()\n"
-                        "    return x * 2\n", "ok-pass"),
-    ("ignore SIGTERM and SIGALRM", "    import signal, time\n"
-     "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-     "    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    time.sleep(60)\n", "timed out"),
-    ("write to cwd of the user", f"    open('{Path.cwd()}/{MARK}', 'w').write('x')\n"
-                                 "    return x * 2\n", "exception"),
-    ("write to home", f"    import os\n    open(os.path.expanduser('~root/{MARK}'), 'w')\n",
-     "exception"),
-    ("write to /tmp", f"    open('/tmp/{MARK}', 'w').write('x')\n", "exception"),
-    ("delete files", "    import os\n    os.remove('/etc/hostname')\n", "exception"),
-    ("read secrets from env", "    import os\n    return os.environ.get('CODEX_SECRET', 'none')\n",
-     "wrong output"),
-    ("network", "    import socket\n    socket.create_connection(('127.0.0.1', 22), timeout=1)\n",
-     "exception"),
-    ("close stdout", "    import sys\n    sys.stdout.close()\n    return x * 2\n", "ok-pass"),
-    ("close fd 1", "    import os\n    os.close(1)\n    return x * 2\n", "Bad file descriptor"),
-    ("patch doctest", "    import doctest\n"
-     "    doctest.OutputChecker.check_output = lambda *a: True\n    return 0\n", "wrong output"),
-    ("patch builtins repr",
-     "    import builtins\n    builtins.repr = lambda o: '2'\n    return 0\n", "wrong output"),
-    ("fake result protocol on stdout",
-     "    print('{\"kind\": \"example\", \"i\": 0, \"got\": \"2\\\\n\", \"exc\": null}')\n"
-     "    print('{\"kind\": \"done\"}')\n    return 0\n", "wrong output"),
-    ("very long line", "    return 'z' * 10**7\n", "wrong output"),
-    ("read stdin", "    return input()\n", "EOFError"),
-    ("kill the parent", "    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n"
-                        "    return x * 2\n", "any"),
-    ("kill everything", "    import os, signal\n    os.kill(-1, signal.SIGKILL)\n", "any"),
-    ("does not parse", "    return (\n", "syntax error"),
-    ("raises at definition", "    pass\nraise RuntimeError('boom')\n", "RuntimeError"),
-]
+@pytest.fixture(scope="module")
+def host():
+    h = Host()
+    yield h
+    h.close()
 
 
 @pytest.fixture(autouse=True)
@@ -104,27 +56,50 @@ def _secret(monkeypatch):
     monkeypatch.setenv("CODEX_SECRET", "hunter2")
 
 
-@pytest.mark.parametrize(("name", "body", "expect"), HOSTILE, ids=[h[0] for h in HOSTILE])
-def test_hostile_candidate_is_contained(name, body, expect, tmp_path, monkeypatch):
-    import tempfile
+@pytest.fixture(params=MODES)
+def mode(request, monkeypatch):
+    reason = mode_skip_reason(request.param)
+    if reason:
+        pytest.skip(reason)
+    monkeypatch.setenv("CODEX_MAGIC_SANDBOX", request.param)
+    return request.param
 
+
+@pytest.mark.parametrize("kind", CORPUS, ids=[k.name for k in CORPUS])
+def test_hostile_candidate_is_contained(kind, mode, host, tmp_path, monkeypatch):
+    user_mode = f"{mode}-user" if os.geteuid() else f"{mode}-root"
+    if mode == "landlock" and landlock.abi() < 6 and os.geteuid():
+        user_mode = "limits-user"  # no signal scoping: kill(-1) reaches the tester's processes
+    if mode in kind.unsafe_in or user_mode in kind.unsafe_in:
+        pytest.skip(f"{kind.name} is a documented hole of {mode} mode that would end the test run")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the sandbox's dir goes
+    rss0 = rss_bytes()
     t0 = time.monotonic()
-    v = run_doctests(program(body), TASK.doctests, TIMEOUT)
+    v = run_doctests(program(host.fill(kind.body)), TASK.doctests, TIMEOUT)
     took = time.monotonic() - t0
-    assert took < TIMEOUT + 3.0, f"{name} took {took:.1f} s"
-    if expect == "ok-pass":
-        assert v.all_passed, v
-    elif expect != "any":
-        assert not v.all_passed, v
+    hole = mode in kind.holes
+    try:
+        assert took < TIMEOUT + 4.0, f"{kind.name} took {took:.1f} s"
+        expect = kind.expected(forks_allowed(mode))
         text = " ".join([v.status, v.detail] + [f.reason + " " + f.got for f in v.failures])
-        assert any(e in text for e in expect.split("|")), (name, v)
-    time.sleep(0.05)
-    assert _procs_with(MARK) == []
-    assert not any(MARK in p for p in os.listdir("/tmp"))
-    assert not (Path.home() / MARK).exists() and not (Path.cwd() / MARK).exists()
-    assert Path("/etc/hostname").exists()
-    assert list(tmp_path.iterdir()) == []  # the work directory was removed
+        if hole:
+            pass  # docs/security.md: what this mode does not stop
+        elif expect == "ok-pass":
+            assert v.all_passed, v
+        elif expect != "any":
+            assert not v.all_passed, v
+            assert expect == "fail" or any(e in text for e in expect.split("|")), (kind.name, v)
+        assert KEY_PAYLOAD.decode() not in text and "hunter2" not in text
+        assert rss_bytes() - rss0 < 64 << 20  # the parent reads under caps
+        assert list(tmp_path.iterdir()) == []  # the work directory was removed
+        if not hole:
+            assert host.left_behind() == []
+            assert host.hits == [], host.hits  # no host socket answered
+            assert host.bystander_alive()
+        assert Path("/etc/hostname").exists()
+    finally:
+        if hole:
+            host.clean()
 
 
 def test_secret_never_reaches_the_candidate():
