@@ -41,6 +41,7 @@ class EngineStats:
     first_finished_s: float | None = None
     n_ctx: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # for the user, with the result
 
 
 class Engine(Protocol):
@@ -57,9 +58,15 @@ class Engine(Protocol):
 
 def engine_for(options: Options) -> tuple[Engine, dict[str, float] | None]:
     """The engine the options ask for, and the model's sampling defaults (its registry
-    entry's temperatures), if it has any."""
+    entry's temperatures), if it has any. With a server (``--server``,
+    ``$CODEX_MAGIC_SERVER``), the engine that samples through it."""
     from .models import resolve
 
+    server = options.from_env().server
+    if server is not None:
+        from .server_engine import for_options
+
+        return for_options(server, options.model)
     choice = resolve(options.model)
     o = options.from_env()  # None left means automatic (the engine decides)
     engine = get_engine(choice.path, n_threads=o.threads, n_gpu_layers=o.gpu_layers,

@@ -81,6 +81,14 @@ class Options:
                                help="a GGUF file, or a name `codex-magic models` lists: "
                                     "the registry's, pulled ones, hf:/ollama:/lmstudio: ones "
                                     "(default: {default})")
+    server: str | None = option(
+        None, "--server", kind=str, metavar="URL", env="CODEX_MAGIC_SERVER", label="Server",
+        unset="none, the model runs in this kernel",
+        help="the /v1 base URL of an OpenAI-compatible inference server (vLLM, llama.cpp's "
+             "llama-server) to sample from, e.g. http://gpu-box:8000/v1; --model then names "
+             "one of its models, by default the first it lists (default: {default}; "
+             "$CODEX_MAGIC_SERVER sets it for everyone; the API key is read from "
+             "$CODEX_MAGIC_API_KEY only)")
     threads: int | None = option(
         None, "--threads", kind=int, low=1, high=1024, metavar="N", env="CODEX_MAGIC_THREADS",
         unset="the cores this process may use: affinity, capped by a cgroup CPU quota",

@@ -84,6 +84,7 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
         seed=params.seed,
         rank_by=by,
         timings=timings,
+        notes=tuple(stats.notes),
     )
 
 

@@ -65,7 +65,7 @@ def result_json(r: Result) -> dict[str, Any]:
         "n_samples": r.n_samples, "n_correct": r.n_correct, "n_doctests": r.n_doctests,
         "model": r.model, "temperature": r.temperature, "seed": r.seed, "rank_by": r.rank_by,
         "timings": {k: v for k, v in r.timings.items() if math.isfinite(v)},
-        "summary": summary_line(r),
+        "summary": summary_line(r), "notes": list(r.notes),
     }
 
 
@@ -76,8 +76,9 @@ def summary_line(r: Result) -> str:
     else:
         tests = f"{r.n_samples} samples, no doctests: ranked by mean log-prob"
     took = sum(v for k, v in r.timings.items() if k in ("load", "prefill", "decode", "tests"))
+    notes = "".join(f" · note: {note}" for note in r.notes)
     return (f"{tests} · {len(r.candidates)} distinct · {r.model} · T={r.temperature:g} · "
-            f"seed {r.seed} · {took:.1f} s")
+            f"seed {r.seed} · {took:.1f} s{notes}")
 
 
 def _logprob(c: Candidate) -> str:

@@ -132,6 +132,7 @@ class Result:
     seed: int
     rank_by: str
     timings: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what the user should know of how it was made
 
     @property
     def best(self) -> Candidate:
@@ -159,8 +160,9 @@ class Result:
             )
             for c in data["candidates"]
         )
-        fields = {f.name for f in dataclasses.fields(cls)} - {"candidates"}
-        return cls(candidates=cands, **{k: v for k, v in data.items() if k in fields})
+        fields = {f.name for f in dataclasses.fields(cls)} - {"candidates", "notes"}
+        return cls(candidates=cands, notes=tuple(data.get("notes", ())),
+                   **{k: v for k, v in data.items() if k in fields})
 
 
 def _num(x: Any) -> float:

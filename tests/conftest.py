@@ -45,3 +45,14 @@ def kernel(_codex_kernel):
     from tests.kernel import healthy
 
     return healthy(_codex_kernel)
+
+
+@pytest.fixture(scope="session")
+def llama_server(default_model, tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server on 127.0.0.1 serving the default model
+    (log-probs on, its defaults otherwise): its /v1 base URL. One per session."""
+    from tests.llama_server import start
+
+    server = start(default_model, tmp_path_factory.mktemp("llama-server") / "server.log")
+    yield server.url
+    server.stop()

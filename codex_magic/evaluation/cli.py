@@ -25,7 +25,15 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("benchmark", choices=["humaneval"], help="the problem set")
     p.add_argument("-m", "--model", default=None,
-                   help="a GGUF file or a registry name (default: the embedded model)")
+                   help="a GGUF file or a registry name (default: the embedded model); with "
+                        "--server, one of the server's models (default: the first it lists)")
+    p.add_argument("--server", default=None, metavar="URL",
+                   help="sample through an OpenAI-compatible inference server at this /v1 "
+                        "base URL (default: $CODEX_MAGIC_SERVER, else in this process); the "
+                        "API key is read from $CODEX_MAGIC_API_KEY")
+    p.add_argument("--concurrency", type=int, default=None, metavar="K",
+                   help="problems sampled at once through --server, so a batching server "
+                        "stays busy (default 8; in process always 1)")
     p.add_argument("-n", "--samples", type=int, default=10, metavar="N",
                    help="samples per problem and temperature (default 10)")
     p.add_argument("-t", "--temperature", type=float, nargs="+", default=[0.2, 0.8],
@@ -67,13 +75,18 @@ def run_eval(args: argparse.Namespace) -> int:
     """
     if args.limit is not None and args.limit < 1:
         raise CodexError(f"--limit must be at least 1, got {args.limit}")
+    from ..server_engine import server_url
+
     problems = load_humaneval(args.limit)
-    out = Path(args.out) if args.out else Path("codex-eval") / _safe_name(args.model)
+    server = server_url(args.server)
+    name = args.model or ("server" if server else None)
+    out = Path(args.out) if args.out else Path("codex-eval") / _safe_name(name)
     report = evaluate_problems(
         problems, model=args.model, n=args.samples, temperatures=args.temperature,
         ks=args.ks, greedy=args.greedy, max_tokens=args.max_tokens, top_p=args.top_p,
         top_k=args.top_k, seed=args.seed, timeout=args.timeout, out=out,
-        overlap=args.overlap, threads=args.threads,
+        overlap=args.overlap, threads=args.threads, server=server,
+        concurrency=args.concurrency,
     )
     print(report.to_markdown())
     print(f"wall time {report.seconds:.0f} s ({_timings_line(report.timings)}) on "
@@ -91,7 +104,8 @@ def _timings_line(timings: Mapping[str, float]) -> str:
 
 
 def _safe_name(model: str | None) -> str:
-    name = Path(model).stem if model else "default"
+    # The file name without .gguf; a server's model ids hold dots ("Qwen2.5-Coder-7B").
+    name = Path(model).name.removesuffix(".gguf") if model else "default"
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "default"
 
 

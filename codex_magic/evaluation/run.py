@@ -3,7 +3,8 @@
 For each problem the engine samples n completions in one batch at each
 temperature (``pipeline.draw``, the magic's own sampling step); the sandbox
 runs every completion against the problem's hidden tests and its docstring's
-``>>>`` examples, in a thread while the next problem samples.
+``>>>`` examples, in a thread while the next problem samples. With an inference
+server, ``concurrency`` problems sample at once, so a batching server stays full.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import os
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from .. import _interrupt
+from ..engine import Engine
 from ..options import Options
 from ..pipeline import draw
 from ..types import CodexError, Sample, SamplingParams
@@ -58,6 +61,8 @@ def evaluate_problems(
     overlap: bool = True,
     threads: int | None = None,
     progress: bool = True,
+    server: str | None = None,
+    concurrency: int | None = None,
 ) -> EvalReport:
     """Sample, test and score a list of problems; the notebook face of ``codex-magic eval``.
 
@@ -70,6 +75,11 @@ def evaluate_problems(
     ``threads`` sets llama.cpp's threads (default: every usable core); 1 leaves
     a core to other work and was a little faster here when another process
     held a core (docs/evaluation.md).
+
+    ``server`` (default ``$CODEX_MAGIC_SERVER``) samples through an inference server
+    instead (``model`` is then one of its models); ``concurrency`` problems are in
+    flight at once (default 8 with a server, 1 in process, whose n samples of a
+    problem already share one batch).
     """
     problems = list(problems)
     if not problems:
@@ -90,18 +100,15 @@ def evaluate_problems(
     if any(k < 1 for k in ks):
         raise CodexError(f"k must be at least 1, got {min(ks)}")
 
-    from ..engine import get_engine
-    from ..models import resolve
+    from ..server_engine import server_url
 
     started = time.perf_counter()
-    choice = resolve(model)
-    if threads is not None and threads < 1:
-        raise CodexError(f"threads must be at least 1, got {threads}")
-    engine = get_engine(choice.path, **({"n_threads": threads} if threads else {}))
-    model_name = choice.name
-    settings = {"model": model_name, "n": n, "max_tokens": max_tokens, "top_p": top_p,
-                "top_k": top_k, "seed": seed, "timeout": timeout,
-                "threads": getattr(engine, "n_threads", threads)}
+    server = server_url(server)
+    concurrency = concurrency or (8 if server else 1)
+    with _interrupt.interruptible():  # a plain SIGINT would be lost in llama.cpp's callbacks
+        engine, model_name, settings = _engine(model, threads, server, concurrency)
+    settings |= {"n": n, "max_tokens": max_tokens, "top_p": top_p, "top_k": top_k,
+                 "seed": seed, "timeout": timeout}
 
     runs = [_Run(_tkey(t), t, n) for t in temps]
     if greedy:
@@ -123,6 +130,13 @@ def evaluate_problems(
     bar = tqdm(total=len(runs) * len(problems), initial=len(runs) * len(problems) - len(todo),
                unit="problem", desc="eval", disable=not progress, dynamic_ncols=True)
 
+    def sampled(run: _Run, problem: Mapping[str, Any]) -> tuple[list[Sample], float]:
+        t0 = time.perf_counter()
+        params = SamplingParams(n=run.n, temperature=run.temperature, top_p=top_p,
+                                top_k=top_k, max_tokens=max_tokens,
+                                seed=_seed(seed, problem["task_id"]))
+        return draw(engine, problem["prompt"], params), time.perf_counter() - t0
+
     def judged(run: _Run, problem: Mapping[str, Any], samples: list[Sample]) -> list[JudgedSample]:
         t0 = time.perf_counter()
         rows = judge(problem, samples, run.temperature, timeout)
@@ -136,28 +150,33 @@ def evaluate_problems(
         bar.set_postfix_str(f"{run.label}: {rows[0].task_id}", refresh=False)
         bar.update(1)
 
-    # Judging problem i (subprocesses, mostly waiting) runs in a thread while
-    # the engine samples problem i+1; `overlap=False` judges before sampling on.
-    pending: tuple[_Run, Future[list[JudgedSample]]] | None = None
+    # `concurrency` problems sample at once, each in a thread; a problem's samples are
+    # judged (subprocesses, mostly waiting) in another thread while the next ones sample,
+    # and written when judged. `overlap=False` judges before sampling on. This thread only
+    # waits and writes, so an interrupt (which only sets a flag here) ends it at once.
+    waiting = iter(todo)
+    sampling: dict[Future[Any], tuple[_Run, Mapping[str, Any]]] = {}
+    judging: dict[Future[Any], _Run] = {}
     try:
-        with ThreadPoolExecutor(max_workers=1) as judge_pool:
-            for run, problem in todo:
-                t0 = time.perf_counter()
-                params = SamplingParams(n=run.n, temperature=run.temperature, top_p=top_p,
-                                        top_k=top_k, max_tokens=max_tokens,
-                                        seed=_seed(seed, problem["task_id"]))
-                samples = draw(engine, problem["prompt"], params)
-                timings["sample"] += time.perf_counter() - t0
-                if pending is not None:
-                    finish(pending[0], pending[1].result())
-                    pending = None
-                future = judge_pool.submit(judged, run, problem, samples)
-                if overlap:
-                    pending = (run, future)
-                else:
-                    finish(run, future.result())
-            if pending is not None:
-                finish(pending[0], pending[1].result())
+        with _interrupt.interruptible(), ThreadPoolExecutor(concurrency) as samplers, \
+                ThreadPoolExecutor(max_workers=1) as judges:
+            while True:
+                while len(sampling) < concurrency and (overlap or not judging) and \
+                        (item := next(waiting, None)) is not None:
+                    sampling[samplers.submit(sampled, *item)] = item
+                if not sampling and not judging:
+                    break
+                ready, _ = wait([*sampling, *judging], timeout=0.1,
+                                return_when=FIRST_COMPLETED)
+                _interrupt.check()
+                for future in ready:
+                    if future in judging:
+                        finish(judging.pop(future), future.result())
+                    else:
+                        run, problem = sampling.pop(future)
+                        samples, seconds = future.result()
+                        timings["sample"] += seconds
+                        judging[judges.submit(judged, run, problem, samples)] = run
     finally:
         bar.close()
 
@@ -180,3 +199,29 @@ def evaluate_problems(
         )
     return report
 
+
+def _engine(model: str | None, threads: int | None, server: str | None, concurrency: int
+            ) -> tuple[Engine, str, dict[str, Any]]:
+    """The engine, the model's name, and the settings a resumed run is checked against."""
+    if concurrency < 1:
+        raise CodexError(f"concurrency must be at least 1, got {concurrency}")
+    if threads is not None and threads < 1:
+        raise CodexError(f"threads must be at least 1, got {threads}")
+    if server:
+        if threads is not None:
+            raise CodexError("--threads sets the in-process engine's threads: the server "
+                             "decides its own")
+        from ..server_engine import server_engine
+
+        engine = server_engine(server, model)
+        return engine, engine.name, {"model": engine.name, "server": str(engine.url),
+                                     "concurrency": concurrency}
+    if concurrency > 1:
+        raise CodexError("--concurrency needs --server: in this process the n samples of a "
+                         "problem already share one batch, and problems take turns")
+    from ..engine import get_engine
+    from ..models import resolve
+
+    choice = resolve(model)
+    llama = get_engine(choice.path, **({"n_threads": threads} if threads else {}))
+    return llama, choice.name, {"model": choice.name, "threads": llama.n_threads}
