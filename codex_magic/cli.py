@@ -2,6 +2,7 @@
 
     codex-magic solve FILE|-  [options] [--json]   sample, test and rank
     codex-magic check CODE_FILE --prompt PROMPT_FILE [--json] [--timeout S] [--explain]
+    codex-magic docstring FILE|- [options] [--json]  docstrings for FILE's function, ranked
     codex-magic models [pull NAME|URL | verify [NAME] | path NAME]   models
     codex-magic demo                                  run the demo notebook headless
 
@@ -55,6 +56,26 @@ def cmd_solve(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(render_text(result))
+        if options.timings:
+            print(format_timings(result.timings))
+    return 0
+
+
+def cmd_docstring(args: argparse.Namespace) -> int:
+    from .render import format_timings
+    from .reverse import write_docstrings
+
+    options = options_from_args(args)
+    cell = _read(args.file, "file")
+    progress = None
+    if not args.json and not args.quiet and sys.stderr.isatty():
+        progress = _terminal_progress()
+    result = write_docstrings(cell, options, progress=progress)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(result.to_text())
         if options.timings:
             print(format_timings(result.timings))
     return 0
@@ -213,6 +234,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the ranked result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_solve)
+
+    from .options import DOCSTRING_OPTIONS
+
+    p = sub.add_parser("docstring", help="write docstrings for a file's function, ranked by "
+                                         "back-translation",
+                       description="Sample docstrings for the one function in FILE, put each "
+                                   "into the code safely (everything else byte for byte) and "
+                                   "rank them by how likely the model finds the function's "
+                                   "code after each (back-translation).")
+    p.add_argument("file", help="a .py file holding one function with its code, or - for stdin")
+    add_arguments(p, only=DOCSTRING_OPTIONS)
+    p.add_argument("--json", action="store_true",
+                   help="print the candidates as JSON: docstring, code and score, best first")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_docstring)
 
     p = sub.add_parser("check", help="run a candidate against a prompt's doctests in the sandbox")
     p.add_argument("code_file", nargs="?",

@@ -23,6 +23,7 @@ from .types import Sample, SamplingParams
 if TYPE_CHECKING:
     from .llama_engine import LlamaEngine
     from .options import Options
+    from .scoring import Continuation, Scored
 
 TokenProgress = Callable[[int, int], None]  # (tokens generated, sequences finished)
 
@@ -54,6 +55,12 @@ class Engine(Protocol):
     def sample(self, prompt: str, params: SamplingParams, *,
                stop: StopRule | Sequence[str] = (),
                on_progress: TokenProgress | None = None) -> list[Sample]: ...
+
+    def score(self, prompt: str, continuations: Sequence[Continuation]) -> list[Scored]:
+        """The log-prob of each token of each continuation after ``prompt``, computed
+        by the model, not sampled (``scoring.py``); an engine that cannot raises
+        ``CodexError`` saying scoring is not available."""
+        ...
 
 
 def engine_for(options: Options) -> tuple[Engine, dict[str, float] | None]:

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from ._llama_lib import callback, clear_log, last_log_error, llama
 from .engine import EngineStats, TokenProgress
 from .sampling import HostSampler, Sequences, StopRule, logsumexp_rows, stop_rule
 from .types import CodexError, Sample, SamplingParams
+
+if TYPE_CHECKING:
+    from .scoring import Continuation, Scored
 
 
 class LlamaEngine:
@@ -147,6 +150,15 @@ class LlamaEngine:
             self.close()
         except Exception:
             pass
+
+    # -- scoring (no sampling): see scoring.py ----------------------------------------
+
+    def score(self, prompt: str, continuations: Sequence[Continuation]) -> list[Scored]:
+        """The log-probs of each continuation's tokens after ``prompt``, in one batched
+        pass sharing the prompt's KV cache."""
+        from .scoring import score_llama
+
+        return score_llama(self, prompt, continuations)
 
     # -- sampling -------------------------------------------------------------------
 

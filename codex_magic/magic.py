@@ -33,6 +33,15 @@ def _with_arguments(func: Any) -> Any:
     return decorate_with_arguments(func)
 
 
+def _with_docstring_arguments(func: Any) -> Any:
+    from .options import DOCSTRING_OPTIONS
+
+    func = argument("-o", "--output", metavar="NAME", default=None,
+                    help="also store the result in the variable NAME (it is always in "
+                         "_docstring)")(func)
+    return decorate_with_arguments(func, only=DOCSTRING_OPTIONS)
+
+
 @magics_class
 class CodexMagics(_Settings):  # type: ignore[misc]
     """Write a function from its signature and docstring with a local model."""
@@ -68,6 +77,31 @@ class CodexMagics(_Settings):  # type: ignore[misc]
         except CodexError as e:
             raise UsageError(f"codex: {e}") from None
         self._run(cell, options, args.output)
+
+    @_with_docstring_arguments
+    @cell_magic
+    def docstring(self, line: str, cell: str) -> None:
+        """Write docstrings for the function in this cell: n candidates, each put into
+        your code safely and ranked by back-translation (how likely the model finds
+        your code after it), shown with Insert, Replace and Copy.
+
+        The cell holds one function with its code (and optionally imports and
+        helpers before it); a docstring it has already is replaced. The result is
+        also in ``_docstring`` (``_docstring.best.code``).
+        """
+        from ._docmagic import run
+
+        try:
+            args = parse_argstring(self.docstring, line)
+        except UsageError as e:
+            raise UsageError(f"docstring: {e}".replace("\n", " ")) from None
+        if args.output is not None and not args.output.isidentifier():
+            raise UsageError(f"docstring: -o needs a variable name, got {args.output!r}")
+        try:
+            options = options_from_args(args, self.defaults())
+        except CodexError as e:
+            raise UsageError(f"docstring: {e}") from None
+        run(self.shell, cell, options, args.output, self.show_traceback)
 
     @magic_arguments()
     @argument("action", nargs="?", choices=("list", "pull", "verify", "path"), default="list",
@@ -130,6 +164,7 @@ class CodexMagics(_Settings):  # type: ignore[misc]
             name = parse_cell(cell).function_name  # a bad cell fails before any widget
             context = kernel_context(shell, name) if options.context else ""
             widget = CodexWidget()
+            widget.enable_explain(_explainer(shell, cell, options, context, output))
             handle = display(widget, display_id=True)
             with _interrupt.interruptible():
                 result = solve(cell, options, context=context, progress=widget.on_progress)
@@ -183,6 +218,22 @@ def unload_ipython_extension(ipython: Any) -> None:
     from .engine import unload
 
     unload()
+
+
+def _explainer(shell: Any, cell: str, options: Options, context: str, output: str | None
+               ) -> Any:
+    """The widget's "What does each do?": the result with an explanation per candidate,
+    kept in ``_codex`` (and the -o variable) in place of the one shown before."""
+    def explain(result: Any) -> Any:
+        from .reverse import explain_result
+
+        new = explain_result(cell, options, result, context)
+        for name in ("_codex", output):
+            if name and shell.user_ns.get(name) is result:
+                shell.user_ns[name] = new
+        return new
+
+    return explain
 
 
 def kernel_context(shell: Any, function_name: str) -> str:

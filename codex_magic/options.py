@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from .types import CodexError, SamplingParams
 
-RANKINGS = ("tests", "logprob", "random")
+RANKINGS = ("tests", "logprob", "review", "random")
+# The options that apply to %%docstring and `codex-magic docstring` (writing docstrings).
+DOCSTRING_OPTIONS = ("samples", "temperature", "top_p", "top_k", "max_tokens", "seed", "model",
+                     "server", "threads", "gpu_layers", "n_ctx", "timings")
 MAX_SAMPLES = 256
 MAX_TOKENS = 4096
 MAX_TIMEOUT = 600.0
@@ -109,12 +112,17 @@ class Options:
                             help="seconds each candidate's doctests may run (default {default})")
     rank: str = option("tests", "--rank", kind=str, choices=RANKINGS, label="Rank by",
                        help="order by doctests then mean log-prob (tests), by mean log-prob "
-                            "only (logprob), or at random (default {default})")
+                            "only (logprob), by mean log-prob plus the log-prob of the "
+                            "docstring after the candidate's code (review), or at random "
+                            "(default {default})")
     tests: bool = option(True, "--no-tests", kind=bool, label="Run doctests",
                          help="do not run the doctests; rank by mean log-prob")
     context: bool = option(False, "--context", kind=bool, label="Use earlier cells",
                            help="put imports and definitions of cells already run before the "
                                 "prompt and into the sandbox")
+    explain: bool = option(False, "--explain", kind=bool,
+                           help="have the model say in one line what each candidate does, "
+                                "from its code alone")
     timings: bool = option(False, "--timings", kind=bool,
                            help="show where the time went (load, prefill, decode, tests)")
     grammar: str | None = option(None, "--grammar", kind=str, metavar="FILE", config=False,
@@ -232,10 +240,14 @@ def describe_default(spec: Spec, default: Any) -> str:
 # -- what is generated from the declarations ------------------------------------------------
 
 
-def argument_specs() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-    """(flags, argparse keyword arguments) of every option: unset flags stay None."""
+def argument_specs(only: Collection[str] | None = None
+                   ) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """(flags, argparse keyword arguments) of every option (or of those named in
+    ``only``): unset flags stay None."""
     out = []
     for name, spec, default in specs():
+        if only is not None and name not in only:
+            continue
         kwargs: dict[str, Any] = {"dest": name + ("_file" if spec.from_file else ""),
                                   "default": None,
                                   "help": spec.help.format(default=describe_default(spec,
@@ -253,16 +265,18 @@ def argument_specs() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     return out
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    for flags, kwargs in argument_specs():
+def add_arguments(parser: argparse.ArgumentParser, only: Collection[str] | None = None
+                  ) -> None:
+    for flags, kwargs in argument_specs(only):
         parser.add_argument(*flags, **kwargs)
 
 
-def decorate_with_arguments(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The magic's ``@magic_arguments`` and one ``@argument`` per option."""
+def decorate_with_arguments(func: Callable[..., Any], only: Collection[str] | None = None
+                            ) -> Callable[..., Any]:
+    """The magic's ``@magic_arguments`` and one ``@argument`` per option (in ``only``)."""
     from IPython.core.magic_arguments import argument, magic_arguments
 
-    for flags, kwargs in reversed(argument_specs()):
+    for flags, kwargs in reversed(argument_specs(only)):
         func = argument(*flags, **kwargs)(func)
     return magic_arguments()(func)  # type: ignore[no-any-return]
 

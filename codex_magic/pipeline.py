@@ -12,7 +12,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from . import _interrupt, sandbox
+from . import _interrupt, reverse, sandbox
 from . import prompt as prompt_mod
 from . import rank as rank_mod
 from .engine import Engine, TokenProgress, engine_for, new_seed
@@ -72,7 +72,19 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
     _interrupt.phase("ranking")
     by = ranking_for(options, task)
     codes = [prompt_mod.build_code(task, b) for b in bodies]
-    ranked = rank_mod.rank(samples, bodies, codes, verdicts, by=by, seed=params.seed)
+    review = None
+    if by == "review":  # the model reads the docstring back after each candidate
+        _interrupt.phase("scoring")
+        t = time.perf_counter()
+        review = reverse.review_scores(engine, task, bodies,
+                                       [s.mean_logprob for s in samples])
+        timings["scoring"] = time.perf_counter() - t
+    ranked = rank_mod.rank(samples, bodies, codes, verdicts, by=by, seed=params.seed,
+                           review=review)
+    if options.explain:
+        t = time.perf_counter()
+        ranked = reverse.explained(engine, task, ranked)
+        timings["explain"] = time.perf_counter() - t
     report(Progress("done", len(ranked), len(ranked), 0))
     return Result(
         candidates=ranked,

@@ -29,14 +29,19 @@ def normalise(body: str) -> str:
 
 
 def rank(samples: Sequence[Sample], bodies: Sequence[str], codes: Sequence[str],
-         verdicts: Sequence[Verdict], by: str = "tests", seed: int = 0) -> tuple[Candidate, ...]:
+         verdicts: Sequence[Verdict], by: str = "tests", seed: int = 0,
+         review: Sequence[float] | None = None) -> tuple[Candidate, ...]:
     """Distinct candidates, best first.
 
     ``by="tests"``: fraction of doctests passed, then mean log-prob (with no doctests
     this is the mean log-prob order). ``by="logprob"``: mean log-prob only.
     ``by="random"``: a seeded shuffle, the baseline the paper compares against.
+    ``by="review"``: ``review[i]``, sample i's mean log P(code | prompt) + mean log
+    P(docstring | code) (``reverse.review_scores``), the Coder-Reviewer ranking.
     Candidates that do not parse always come last.
     """
+    if by == "review" and review is None:
+        raise ValueError("ranking by review needs the review scores")
     groups: dict[str, list[int]] = {}
     for i, body in enumerate(bodies):
         groups.setdefault(normalise(body), []).append(i)
@@ -57,6 +62,9 @@ def rank(samples: Sequence[Sample], bodies: Sequence[str], codes: Sequence[str],
         broken = 1.0 if v.status == "syntax error" or not bodies[i].strip() else 0.0
         if by == "tests":
             return (broken, -v.fraction, -mean(i), -len(members))
+        if by == "review":
+            r = review[i] if review is not None else float("nan")
+            return (broken, -r if r == r else float("inf"), -mean(i), -len(members))
         return (broken, -mean(i), -len(members))
 
     if by == "random":
@@ -76,6 +84,7 @@ def rank(samples: Sequence[Sample], bodies: Sequence[str], codes: Sequence[str],
             sum_logprob=samples[i].sum_logprob,
             count=len(members),
             seeds=tuple(samples[j].seed for j in members),
+            review=None if review is None else review[i],
         )
         for r, (i, members) in enumerate(merged)
     )

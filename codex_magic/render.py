@@ -54,7 +54,9 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
         "seconds": round(v.seconds, 3),
         "failures": [dataclasses.asdict(f) for f in v.failures],
         "mean_logprob": _finite(c.mean_logprob), "sum_logprob": _finite(c.sum_logprob),
-        "count": c.count, "seeds": list(c.seeds), "badge": badge(c),
+        "count": c.count, "seeds": list(c.seeds),
+        "review": None if c.review is None else _finite(c.review),
+        "explanation": c.explanation, "badge": badge(c),
     }
 
 
@@ -117,8 +119,8 @@ def render_html(r: Result) -> str:
 
 
 def format_timings(t: Mapping[str, float]) -> str:
-    parts = [f"{k} {t[k]:.2f} s" for k in ("load", "prefill", "decode", "tests", "render")
-             if k in t]
+    parts = [f"{k} {t[k]:.2f} s" for k in ("load", "prefill", "decode", "tests", "scoring",
+                                           "explain", "render") if k in t]
     if t.get("generated_tokens") and t.get("decode"):
         parts.append(f"{t['generated_tokens'] / t['decode']:.0f} tok/s")
     return "codex timings: " + ", ".join(parts)

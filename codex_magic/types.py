@@ -117,6 +117,8 @@ class Candidate:
     sum_logprob: float
     count: int  # how many samples produced this code
     seeds: tuple[int, ...] = ()
+    review: float | None = None  # --rank review's score: mean log P(code) + P(docstring|code)
+    explanation: str = ""  # what it does in one line, written by the model from the code
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class Result:
                                 seconds=c.get("seconds", 0.0)),
                 mean_logprob=_num(c["mean_logprob"]), sum_logprob=_num(c["sum_logprob"]),
                 count=c["count"], seeds=tuple(c.get("seeds", ())),
+                review=c.get("review"), explanation=c.get("explanation", ""),
             )
             for c in data["candidates"]
         )

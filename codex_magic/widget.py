@@ -9,6 +9,7 @@ HTML and text.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,35 @@ class CodexWidget(anywidget.AnyWidget):
     candidates: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
     summary = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    # "What does each do?": offered when the kernel can answer; "running" while it does.
+    can_explain = traitlets.Bool(False).tag(sync=True)
+    explaining = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.result: Result | None = None
+        self._explain: Callable[[Result], Result] | None = None
+
+    def enable_explain(self, explain: Callable[[Result], Result]) -> None:
+        """Offer the button; ``explain`` gives the result with each candidate explained."""
+        if self._explain is None:
+            self.on_msg(self._on_msg)
+        self._explain = explain
+        self.can_explain = True
+
+    def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "explain":
+            return
+        if self._explain is None or self.result is None or self.explaining == "running":
+            return
+        self.explaining = "running"
+        try:
+            self.show_result(self._explain(self.result))
+            self.explaining = ""
+        except KeyboardInterrupt:
+            self.explaining = "interrupted"
+        except Exception as e:  # the widget says so; the kernel goes on
+            self.explaining = "could not explain: " + (str(e).splitlines() or [type(e).__name__])[0]
 
     # -- updates from the pipeline ------------------------------------------------------
 

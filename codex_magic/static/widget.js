@@ -68,6 +68,24 @@ function failures(c) {
     el("summary", {}, n ? `${n} failing example${n > 1 ? "s" : ""}` : "details"), body);
 }
 
+// What the model says the candidate does, from its code alone: model output, so text only.
+function explanation(c) {
+  const line = el("div", { class: "codex-explanation", title: "what the model says this code does, reading the code alone (not your docstring)" },
+    el("span", { class: "codex-meta" }, "What it does: "));
+  line.append(document.createTextNode(c.explanation));
+  return line;
+}
+
+// "What does each do?": the kernel writes a one-line summary of every candidate.
+function explainButton(model) {
+  const running = model.get("explaining") === "running";
+  const btn = el("button", { class: "codex-btn", type: "button", title: "the model summarises each candidate in one line, from its code alone" },
+    running ? "Explaining…" : "What does each do?");
+  if (running) btn.disabled = true;
+  btn.addEventListener("click", () => { model.send({ type: "explain" }); });
+  return btn;
+}
+
 function card(c, root, setStatus) {
   const hasLab = document.body.dataset.codexMagicInsert === "1";
   const insertBtn = el("button", {
@@ -94,6 +112,7 @@ function card(c, root, setStatus) {
       el("span", { class: "codex-meta", title: "how many samples wrote this code" }, `×${c.count}`),
       el("span", { class: "codex-spacer" }),
       insertBtn, copyBtn),
+    c.explanation ? explanation(c) : null,
     el("pre", { class: "codex-code", html: c.html, tabindex: "0", "aria-label": `Code of candidate ${c.rank}` }),
     failures(c));
 }
@@ -122,10 +141,16 @@ function render({ model, el: host }) {
       head.append(el("div", { class: "codex-running" }, bar, el("span", {}, text)));
     } else {
       head.append(el("div", { class: "codex-summary" }, model.get("summary")));
+      const cands = model.get("candidates");
+      if (model.get("can_explain") && cands.length && !cands.every((c) => c.explanation)) {
+        head.append(explainButton(model));
+      }
+      const note = model.get("explaining");
+      if (note && note !== "running") head.append(el("div", { class: "codex-meta" }, note));
     }
     list.replaceChildren(...model.get("candidates").map((c) => card(c, root, setStatus)));
   }
-  for (const name of ["phase", "done", "total", "tokens", "candidates", "summary", "error"]) {
+  for (const name of ["phase", "done", "total", "tokens", "candidates", "summary", "error", "can_explain", "explaining"]) {
     model.on(`change:${name}`, draw);
   }
   draw();

@@ -1,10 +1,11 @@
 /**
- * One-click insertion for the `%%codex` output widget.
+ * One-click insertion for the `%%codex` and `%%docstring` output widgets.
  *
- * The widget dispatches `codex-magic:insert` on its own root element; this
- * module finds the notebook cell holding that element and inserts a new code
- * cell below it. The widget reads `detail.handled` right after
- * `dispatchEvent`, so everything here is synchronous.
+ * A widget dispatches `codex-magic:insert` (or, from `%%docstring`,
+ * `codex-magic:replace`) on its own root element; this module finds the
+ * notebook cell holding that element and inserts a new code cell below it (or
+ * makes that cell's source the code). The widget reads `detail.handled` right
+ * after `dispatchEvent`, so everything here is synchronous.
  */
 import { Cell } from '@jupyterlab/cells';
 import {
@@ -15,6 +16,7 @@ import {
 } from '@jupyterlab/notebook';
 
 export const INSERT_EVENT = 'codex-magic:insert';
+export const REPLACE_EVENT = 'codex-magic:replace';
 
 export interface IInsertDetail {
   code: string;
@@ -68,9 +70,27 @@ export function replaceActiveCell(notebook: Notebook, code: string): void {
   notebook.activeCell?.model.sharedModel.setSource(code);
 }
 
-/** Listen on `document` for the widget's insert event; returns the remover. */
+/** Make cell `index` (the one whose output asked) a code cell holding `code`, and select
+ * it. Its outputs stay until it runs again. */
+export function replaceCell(
+  notebook: Notebook,
+  index: number,
+  code: string
+): void {
+  const cell = notebook.widgets[index];
+  if (!cell) {
+    throw new Error(`the notebook has no cell ${index}`);
+  }
+  notebook.activeCellIndex = index;
+  notebook.mode = 'command';
+  replaceActiveCell(notebook, code);
+}
+
+/** Listen on `document` for the widgets' insert and replace events; returns the remover. */
 export function listenForInsert(tracker: INotebookTracker): () => void {
-  const onInsert = (event: Event): void => {
+  const handler = (
+    act: (notebook: Notebook, index: number, code: string) => void
+  ) => (event: Event): void => {
     const detail = (event as CustomEvent<IInsertDetail>).detail;
     const target = event.target;
     if (
@@ -87,16 +107,22 @@ export function listenForInsert(tracker: INotebookTracker): () => void {
       if (!where) {
         return; // not in a notebook we track: the widget falls back to copying
       }
-      insertCodeCellBelow(where.panel.content, where.index, detail.code);
+      act(where.panel.content, where.index, detail.code);
       detail.handled = true;
     } catch (error) {
-      console.error('codex-magic: could not insert the candidate', error);
+      console.error(`codex-magic: could not handle ${event.type}`, error);
     }
   };
+  const onInsert = handler(insertCodeCellBelow);
+  const onReplace = handler(replaceCell);
   document.addEventListener(INSERT_EVENT, onInsert);
+  document.addEventListener(REPLACE_EVENT, onReplace);
   document.body.dataset.codexMagicInsert = '1';
+  document.body.dataset.codexMagicReplace = '1';
   return () => {
     document.removeEventListener(INSERT_EVENT, onInsert);
+    document.removeEventListener(REPLACE_EVENT, onReplace);
     delete document.body.dataset.codexMagicInsert;
+    delete document.body.dataset.codexMagicReplace;
   };
 }
