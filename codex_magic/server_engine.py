@@ -47,6 +47,7 @@ from .types import CodexError, Sample, SamplingParams
 
 if TYPE_CHECKING:
     from .engine import SampleDone
+    from .scoring import Continuation, Scored
 
 __all__ = ["NO_LOGPROBS_NOTE", "ServerEngine", "for_options", "server_engine", "server_url"]
 
@@ -166,6 +167,13 @@ class ServerEngine:
             draw.close()
         self.stats = draw.stats
         return samples
+
+    def score(self, prompt: str, continuations: Sequence[Continuation]) -> list[Scored]:
+        """The log-probs of each continuation after ``prompt``: echo with logprobs where the
+        server gives them, a one-line "not available" ``CodexError`` otherwise."""
+        from ._server_score import score_server
+
+        return score_server(self, prompt, continuations)
 
 
 def _stop_strings(stop: StopRule | Sequence[str]) -> list[str]:
