@@ -70,3 +70,22 @@ def test_docstring_widget_insert_then_replace(lab):
     replaced = lab.cells()
     assert replaced[2] == {"type": "code", "source": inserted}
     assert len(replaced) == len(after) and replaced[3:] == after[3:]
+
+
+def test_codex_widget_what_does_each_do(lab):
+    """The %%codex widget's button: the kernel explains every candidate, each card shows it."""
+    lab.open_notebook("explain")
+    lab.run_cell(1)  # %load_ext codex_magic
+    lab.run_cell(2, timeout=180_000)  # %%codex -n 2 --max-tokens 48 --seed 1
+    output = lab.cell(2).locator(".codex-widget")
+    output.locator(".codex-summary").wait_for()
+    assert output.locator(".codex-explanation").count() == 0
+
+    output.get_by_role("button", name="What does each do?").click()
+
+    output.locator(".codex-explanation").first.wait_for(timeout=120_000)
+    cards = output.locator(".codex-card")
+    assert output.locator(".codex-explanation").count() == cards.count()
+    line = output.locator(".codex-explanation").first.inner_text()
+    assert line.startswith("What it does: ") and len(line) > len("What it does: ")
+    assert output.get_by_role("button", name="What does each do?").count() == 0
