@@ -4,8 +4,9 @@ For each n, in a fresh process each (so peak memory is per configuration):
 
   naive   n calls of llama-cpp-python's ``Llama.create_completion`` (what a user writes
           without our engine; calls after the first reuse the prompt's KV by prefix match)
-  engine  one ``LlamaEngine.sample(prompt, SamplingParams(n=n, ...))`` (n sequences in one batch sharing
-          the prompt's KV cache)
+  engine  one ``LlamaEngine.sample(prompt, SamplingParams(n=n, ...))`` (n sequences in
+          one batch sharing the prompt's KV cache; tokens chosen on the host)
+  device  the same with llama.cpp's backend sampler chains choosing the tokens
 
 Same model, prompt (~256 tokens of HumanEval docstrings), sampler (top-k 40, top-p 0.95,
 T 0.8, no min-p, no repeat penalty) and threads (the cores this process may use). The end
@@ -179,12 +180,15 @@ def _run_engine(cfg: dict[str, Any]) -> dict[str, Any]:
     return {"load_s": load_s, "wall_s": wall, "first_s": st.first_finished_s,
             "generated": st.generated_tokens, "prompt_tokens": st.prompt_tokens,
             "prefill_s": st.prefill_s, "decode_s": st.decode_s, "decode_calls": st.decode_calls,
+            "host_ms_per_step": 1e3 * st.host_s / max(st.steps, 1), "steps": st.steps,
             "n_ctx": st.n_ctx, "sample": samples[0].text[:60]}
 
 
 def run_one(cfg: dict[str, Any]) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     gpu = _GpuPeak()
+    # "device": the engine with llama.cpp's backend sampler chains (codex_magic/_pickers.py).
+    os.environ["CODEX_MAGIC_DEVICE_SAMPLING"] = "1" if cfg["side"] == "device" else "0"
     result = (_run_naive if cfg["side"] == "naive" else _run_engine)(cfg)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["peak_gpu_mib"] = gpu.stop()
@@ -304,8 +308,8 @@ def _fmt(x: Any, spec: str) -> str:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     head = (f"{'side':<7}{'n':>4}{'load s':>8}{'wall s':>9}{'tokens':>8}{'tok/s':>8}"
-            f"{'1st done s':>11}{'prefill s':>10}{'decode s':>9}{'RSS MiB':>9}{'GPU MiB':>9}"
-            f"{'load avg':>12}")
+            f"{'1st done s':>11}{'prefill s':>10}{'decode s':>9}{'host ms':>8}{'RSS MiB':>9}"
+            f"{'GPU MiB':>9}{'load avg':>12}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -315,6 +319,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         print(f"{r['side']:<7}{r['n']:>4}{r['load_s']:>8.2f}{r['wall_s']:>9.2f}"
               f"{r['generated']:>8d}{r['tok_per_s']:>8.1f}{_fmt(r['first_s'], '>11.2f')}"
               f"{_fmt(r.get('prefill_s'), '>10.2f')}{_fmt(r.get('decode_s'), '>9.2f')}"
+              f"{_fmt(r.get('host_ms_per_step'), '>8.2f')}"
               f"{r['peak_rss_mib']:>9.0f}{_fmt(r['peak_gpu_mib'], '>9.0f')}"
               f"{r['loadavg'][0]:>6.1f}{r['loadavg'][1]:>6.1f}")
 
@@ -331,6 +336,9 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
         e1, e10 = ok[("engine", 1)], ok[("engine", 10)]
         out["engine_n10_over_n1_wall"] = e10["wall_s"] / e1["wall_s"]
         out["engine_n10_over_n1_rss"] = e10["peak_rss_mib"] / e1["peak_rss_mib"]
+    if ("device", 10) in ok and ("device", 1) in ok:
+        # The GPU goal: 10 candidates in at most 1.3x the time of one.
+        out["device_n10_over_n1_wall"] = ok[("device", 10)]["wall_s"] / ok[("device", 1)]["wall_s"]
     return out
 
 
@@ -340,6 +348,9 @@ def print_targets(rows: list[dict[str, Any]], rat: dict[str, Any]) -> None:
     for n, x in rat["naive_over_engine_wall"].items():
         print(f"  n={n:<3} naive wall / engine wall = {x:6.2f}   "
               f"engine tok/s / naive tok/s = {rat['naive_over_engine_tok_per_s'][n]:6.2f}")
+    if "device_n10_over_n1_wall" in rat:
+        print(f"  device n=10 wall / device n=1 wall = {rat['device_n10_over_n1_wall']:.2f} "
+              "(GPU goal: at most 1.3)")
     if "engine_n10_over_n1_wall" in rat:
         print(f"  engine n=10 wall / engine n=1 wall = {rat['engine_n10_over_n1_wall']:.2f}")
         print(f"  engine n=10 peak RSS / n=1 peak RSS = {rat['engine_n10_over_n1_rss']:.2f}")
@@ -368,7 +379,9 @@ def main(argv: list[str] | None = None) -> int:
                                      "(see codex_magic._random_gguf.SHAPES)")
     ap.add_argument("--dtype", default="q4_k_m", help="with --shape: f32, f16 or q4_k_m")
     ap.add_argument("--n", default="1,4,10,32", help="comma-separated numbers of candidates")
-    ap.add_argument("--sides", default="naive,engine", help="naive, engine or both")
+    ap.add_argument("--sides", default="naive,engine",
+                    help="comma-separated: naive, engine (host sampling), device (llama.cpp's "
+                         "backend sampler chains)")
     ap.add_argument("--prompt-tokens", type=int, default=256)
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--temperature", type=float, default=0.8)

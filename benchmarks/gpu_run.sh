@@ -8,7 +8,9 @@
 # llama_cpp with GPU offload is not importable yet, this script sources .gpu/build.sh
 # itself, which builds it first. It then writes a random-weight Qwen2.5-Coder-1.5B-shaped
 # Q4_K_M model (no weights can be downloaded there) and times n = 1, 10, 32 candidates:
-# the naive loop of create_completion calls against our engine, with peak GPU memory.
+# the naive loop of create_completion calls, our engine sampling on the host, and our
+# engine with llama.cpp's backend sampler chains (the device), with peak GPU memory and
+# the host's milliseconds per step; then the host work per step alone (bench_host.py).
 # Figures go to stdout and to $OUT/bench_gpu.json ($OUT, else /tmp/codex-bench).
 # Extra arguments go to bench_sampling.py, e.g. --dtype f16 or --n 1,10.
 set -euo pipefail
@@ -34,4 +36,5 @@ python3 -c "import llama_cpp; print('llama_cpp', llama_cpp.__version__, 'gpu off
 # The model lives outside the project tree so that it never travels back with $OUT.
 export CODEX_MAGIC_CACHE=${CODEX_MAGIC_CACHE:-/tmp/codex-magic-cache}
 python3 benchmarks/bench_sampling.py --shape qwen2.5-coder-1.5b --dtype q4_k_m --n 1,10,32 \
-  --json "$out/bench_gpu.json" "$@" 2>&1 | tee "$out/bench_gpu.txt"
+  --sides naive,engine,device --json "$out/bench_gpu.json" "$@" 2>&1 | tee "$out/bench_gpu.txt"
+python3 benchmarks/bench_host.py --json "$out/bench_host.json" 2>&1 | tee "$out/bench_host.txt"

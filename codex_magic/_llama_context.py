@@ -93,15 +93,15 @@ class Context:
             )
 
     def prefill(self, tokens: list[int]) -> tuple[int, int]:
-        """Decode the prompt into sequence 0, reusing the KV of an identical prefix.
+        """Decode ``tokens`` into sequence 0 without logits, reusing the KV cache of the
+        longest prefix it already holds. The caller decodes the prompt's last token
+        itself: always alone, so a repeated prompt is computed the same way each time.
 
-        Returns (prompt tokens reused, decode calls).
+        Returns (tokens reused, decode calls).
         """
         ll, mem = self._ll, self.mem
-        # Keep the longest common prefix with what sequence 0 holds; the last prompt
-        # token is always decoded again, because its logits are needed.
         keep = 0
-        limit = min(len(self.kept), len(tokens) - 1)
+        limit = min(len(self.kept), len(tokens))
         while keep < limit and self.kept[keep] == tokens[keep]:
             keep += 1
         for s in range(1, self.n_seq):
@@ -119,9 +119,7 @@ class Context:
             for start in range(keep, len(tokens), self.batch_size):
                 _interrupt.phase("prefill")
                 chunk = tokens[start : start + self.batch_size]
-                last = start + len(chunk) == len(tokens)
-                self.decode([(t, start + j, 0, last and j == len(chunk) - 1)
-                             for j, t in enumerate(chunk)])
+                self.decode([(t, start + j, 0, False) for j, t in enumerate(chunk)])
                 calls += 1
         finally:
             ll.llama_set_abort_callback(self.ctx, callback("no_abort"), None)

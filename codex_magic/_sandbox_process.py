@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -85,7 +86,7 @@ def _spawn(job: dict[str, Any], workdir: str, log_fd: int,
 
 
 def run_child(program: str, sources: list[str], mode: str, timeout: float, limits: Limits,
-              policy: str) -> ChildRun:
+              policy: str, cancel: threading.Event | None = None) -> ChildRun:
     root = os.geteuid() == 0
     uid = 1_000_000_000 + secrets.randbelow(1_000_000) if root else None
     start = time.monotonic()
@@ -105,7 +106,8 @@ def run_child(program: str, sources: list[str], mode: str, timeout: float, limit
         # candidate could put a symlink to a file only the parent may read in its place.
         log_fd = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         proc, setup_r, res_r = _spawn(job, workdir, log_fd, group)
-        read_results(run, setup_r, res_r, proc, start + timeout, len(sources), limits, workdir)
+        read_results(run, setup_r, res_r, proc, start + timeout, len(sources), limits, workdir,
+                     cancel)
     finally:
         try:
             for fd in (setup_r, res_r):

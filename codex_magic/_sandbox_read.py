@@ -14,9 +14,12 @@ import json
 import os
 import select
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from . import _interrupt
 
 if TYPE_CHECKING:
     from .sandbox import Limits
@@ -109,8 +112,12 @@ def check_message(msg: dict[str, Any], n: int, seen: set[int]) -> None:
 
 
 def read_results(run: ChildRun, setup_fd: int, result_fd: int, proc: subprocess.Popen[bytes],
-                 deadline: float, n: int, limits: Limits, workdir: str) -> None:
-    """Fill ``run`` from the two pipes until the results end, the deadline, or an error."""
+                 deadline: float, n: int, limits: Limits, workdir: str,
+                 cancel: threading.Event | None = None) -> None:
+    """Fill ``run`` from the two pipes until the results end, the deadline, or an error.
+
+    An interrupt, or ``cancel``, ends it like the deadline: the caller kills and cleans up.
+    """
     setup = Stream(setup_fd, 1 << 16, 8)
     per_message = 24 * limits.output_chars + 4096  # \\uXXXX escapes, twice the text
     results = Stream(result_fd, (n + 3) * per_message, n + 3)
@@ -118,7 +125,7 @@ def read_results(run: ChildRun, setup_fd: int, result_fd: int, proc: subprocess.
     try:
         while True:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or _interrupt.requested() or (cancel is not None and cancel.is_set()):
                 return
             fds = [s.fd for s in (setup, results) if not s.eof]
             if not fds:

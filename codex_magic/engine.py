@@ -1,8 +1,10 @@
 """The narrow interface the pipeline samples through, and the engine a kernel keeps.
 
 ``Engine`` is all the pipeline, the evaluation and the sidebar know of a model
-backend: ``sample(prompt, params, stop=..., on_progress=...)`` draws
-``params.n`` completions, plus ``name``, ``load_s`` and ``stats``. The
+backend: ``sample(prompt, params, stop=..., on_progress=..., on_finished=...)``
+draws ``params.n`` completions (``on_finished`` gets each one as soon as it
+ends, so its tests can start while the others decode), plus ``name``,
+``load_s`` and ``stats``. The
 in-process llama.cpp engine (``llama_engine.LlamaEngine``) implements it; so
 can an engine that talks to an inference server.
 """
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from .scoring import Continuation, Scored
 
 TokenProgress = Callable[[int, int], None]  # (tokens generated, sequences finished)
+SampleDone = Callable[[int, Sample], None]  # (sequence index, its sample) as soon as it ends
 
 
 @dataclass
@@ -38,11 +41,18 @@ class EngineStats:
     reused_prompt_tokens: int = 0  # prompt tokens whose KV was kept from the previous call
     generated_tokens: int = 0
     decode_calls: int = 0  # llama_decode calls for the generation steps
+    steps: int = 0  # generation steps: one token chosen for every running sequence
+    llama_decode_s: float = 0.0  # of decode_s, the time inside llama_decode
     prefill_calls: int = 0
     first_finished_s: float | None = None
     n_ctx: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # for the user, with the result
+
+    @property
+    def host_s(self) -> float:
+        """Generation time spent outside the model: choosing tokens, log-probs, bookkeeping."""
+        return max(0.0, self.decode_s - self.llama_decode_s)
 
 
 class Engine(Protocol):
@@ -54,7 +64,8 @@ class Engine(Protocol):
 
     def sample(self, prompt: str, params: SamplingParams, *,
                stop: StopRule | Sequence[str] = (),
-               on_progress: TokenProgress | None = None) -> list[Sample]: ...
+               on_progress: TokenProgress | None = None,
+               on_finished: SampleDone | None = None) -> list[Sample]: ...
 
     def score(self, prompt: str, continuations: Sequence[Continuation]) -> list[Scored]:
         """The log-prob of each token of each continuation after ``prompt``, computed

@@ -17,16 +17,15 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from . import _interrupt
 from ._limits import Need, cpu_has_amx, thread_reserve, usable_cores
 from ._llama_context import Context
 from ._llama_lib import callback, clear_log, last_log_error, llama
-from .engine import EngineStats, TokenProgress
-from .sampling import HostSampler, Sequences, StopRule, logsumexp_rows, stop_rule
+from ._pickers import DevicePicker, HostPicker, picker_for
+from .engine import EngineStats, SampleDone, TokenProgress
+from .sampling import Sequences, StopRule, stop_rule
 from .types import CodexError, Sample, SamplingParams
 
 if TYPE_CHECKING:
@@ -164,23 +163,26 @@ class LlamaEngine:
 
     def sample(self, prompt: str, params: SamplingParams, *,
                stop: StopRule | Sequence[str] = (),
-               on_progress: TokenProgress | None = None) -> list[Sample]:
+               on_progress: TokenProgress | None = None,
+               on_finished: SampleDone | None = None) -> list[Sample]:
         """Draw ``params.n`` completions of ``prompt`` in one batch.
 
-        An interrupt stops it within a decode step; the next call starts clean.
+        ``on_finished(i, sample)`` gets each sequence as soon as it ends. An interrupt
+        stops it within a decode step; the next call starts clean.
         """
         if params.n < 1:
             raise CodexError("n must be at least 1")
         with self._lock:
             try:
-                return self._sample(prompt, params, stop_rule(stop), on_progress)
+                return self._sample(prompt, params, stop_rule(stop), on_progress, on_finished)
             except BaseException:
                 if self._context is not None:
                     self._context.kept = []  # an interrupted call leaves no KV to trust
                 raise
 
     def _sample(self, prompt: str, p: SamplingParams, find_stop: StopRule,
-                on_progress: TokenProgress | None) -> list[Sample]:
+                on_progress: TokenProgress | None, on_finished: SampleDone | None
+                ) -> list[Sample]:
         n = p.n
         stats = self.stats = EngineStats()
         tokens = self.tokenize(prompt)
@@ -199,25 +201,27 @@ class LlamaEngine:
                 "--samples or --max-tokens (or raise --n-ctx)")
         ctx = self._ensure_context(n, n_ctx)
         stats.n_ctx = ctx.n_ctx
-        t0 = time.perf_counter()
-        stats.reused_prompt_tokens, stats.prefill_calls = ctx.prefill(tokens)
-        stats.prefill_s = time.perf_counter() - t0
-
-        t1 = time.perf_counter()
-        ctx.fork(n)
         seqs = Sequences([(p.seed + i) % 2**32 for i in range(n)], find_stop)
-        # Top-k sampling runs on the host for all sequences at once (numpy); llama.cpp's
-        # sampler chains, one call per sequence and step, serve grammars and top-k off.
-        host = (HostSampler(p.temperature, p.top_p, p.top_k, seqs.seeds)
-                if p.grammar is None and (p.temperature <= 0 or 0 < p.top_k <= 1000) else None)
-        chains: list[Any] = []
+        picker = picker_for(ctx, p, seqs.seeds)
         try:
-            for sd in seqs.seeds if host is None else ():
-                chains.append(ctx.chain(p, sd))
-            self._decode_steps(ctx, seqs, p, host, chains, n_prompt, on_progress, t0)
+            t0 = time.perf_counter()
+            stats.reused_prompt_tokens, stats.prefill_calls = ctx.prefill(tokens[:-1])
+            # On the host every sequence draws from the prompt's last logits row; on the
+            # device each sequence samples its own row, so the last token goes in n times.
+            last = tokens[-1], n_prompt - 1
+            if picker.device:
+                ctx.fork(n)
+                ctx.decode([(*last, s, True) for s in range(n)])
+            else:
+                ctx.decode([(*last, 0, True)])
+                ctx.fork(n)
+            ctx.kept = list(tokens)
+            stats.prefill_calls += 1
+            stats.prefill_s = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            self._decode_steps(ctx, seqs, p, picker, n_prompt, on_progress, on_finished, t0)
         finally:
-            for chain in chains:
-                ctx.free_chain(chain)
+            picker.close()
             ctx.trim(n, n_prompt)
         stats.decode_s = time.perf_counter() - t1
         stats.generated_tokens = seqs.generated
@@ -226,38 +230,42 @@ class LlamaEngine:
         return seqs.samples()
 
     def _decode_steps(self, ctx: Context, seqs: Sequences, p: SamplingParams,
-                      host: HostSampler | None, chains: list[Any], n_prompt: int,
-                      on_progress: TokenProgress | None, t0: float) -> None:
+                      picker: HostPicker | DevicePicker, n_prompt: int,
+                      on_progress: TokenProgress | None, on_finished: SampleDone | None,
+                      t0: float) -> None:
         """Choose a token for every active sequence, then decode them all; repeat."""
         stats, n = self.stats, len(seqs.seeds)
-        # After the prefill, every sequence samples from the prompt's last logits row.
-        row_of = [0] * n
-        n_rows = 1
-        lse_buf = np.empty((n, self.n_vocab), dtype=np.float32)
+        # Output rows of the last decode: the prompt's last row for all (host), or one
+        # row per sequence (device).
+        row_of = list(range(n)) if picker.device else [0] * n
+        n_rows = n if picker.device else 1
         for step in range(p.max_tokens):
             _interrupt.phase("decode" if p.grammar is None else "decode-grammar")
-            logits = ctx.logits_rows(n_rows)
-            lse = logsumexp_rows(logits, lse_buf)
+            stats.steps += 1
             rows = [row_of[s] for s in seqs.active]
-            picked = host.sample(logits, rows, seqs.active) if host is not None else [
-                ctx.sample_chain(chains[s], -1 if step == 0 else row_of[s])
-                for s in seqs.active]
-            going, entries = [], []
-            for s, r, tok in zip(seqs.active, rows, picked, strict=True):
+            picked, logprobs = picker.pick(step, seqs.active, rows, n_rows)
+            going, entries, ended = [], [], []
+            for s, tok, lp in zip(seqs.active, picked, logprobs, strict=True):
                 piece = None if self.is_eog(tok) else self.piece(tok)
-                if seqs.add(s, tok, piece, float(logits[r, tok] - lse[r])) and \
-                        step + 1 < p.max_tokens:
+                if seqs.add(s, tok, piece, lp) and step + 1 < p.max_tokens:
                     going.append(s)
                     entries.append((tok, n_prompt + step, s, True))
-            if len(going) < len(seqs.active) and stats.first_finished_s is None:
+                else:
+                    ended.append(s)
+            if ended and stats.first_finished_s is None:
                 stats.first_finished_s = time.perf_counter() - t0
             seqs.active = going
             if on_progress is not None:
                 on_progress(seqs.generated, seqs.finished)
+            if on_finished is not None:
+                for s in ended:
+                    on_finished(s, seqs.sample(s))
             if not going:
                 break
             for i, s in enumerate(going):
                 row_of[s] = i
             n_rows = len(going)
+            t = time.perf_counter()
             ctx.decode(entries)
+            stats.llama_decode_s += time.perf_counter() - t
             stats.decode_calls += 1

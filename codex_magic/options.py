@@ -20,6 +20,7 @@ from typing import Any
 
 from .types import CodexError, SamplingParams
 
+SANDBOX_POLICIES = ("auto", "strict", "namespaces", "landlock", "limits")  # sandbox.POLICIES
 RANKINGS = ("tests", "logprob", "review", "random")
 # The options that apply to %%docstring and `codex-magic docstring` (writing docstrings).
 DOCSTRING_OPTIONS = ("samples", "temperature", "top_p", "top_k", "max_tokens", "seed", "model",
@@ -46,6 +47,8 @@ class Spec:
     config: bool = True  # a %config CodexMagics trait
     from_file: bool = False  # the flag names a file whose text is the value
     env: str = ""  # an environment variable giving the default when it is not set otherwise
+    more: bool = False  # in the sidebar, under "More options"
+    placeholder: str = ""  # the sidebar field's short hint when empty (default: unset)
 
     @property
     def flag(self) -> str:
@@ -64,12 +67,13 @@ class Options:
     temperature: float | None = option(
         None, "-t", "--temperature", kind=float, low=0.0, high=2.0, metavar="T",
         unset="per model: low for one sample, higher for many", label="Temperature",
+        placeholder="per model",
         help="sampling temperature (default: {default})")
     top_p: float = option(0.95, "--top-p", kind=float, low=0.0, high=1.0, low_open=True,
-                          metavar="P", label="Top-p",
+                          metavar="P", label="Top-p", more=True,
                           help="nucleus sampling threshold (default {default})")
     top_k: int = option(40, "--top-k", kind=int, low=0, high=100_000, metavar="K",
-                        label="Top-k",
+                        label="Top-k", more=True,
                         help="sample among the K likeliest tokens, 0 = all (default {default})")
     max_tokens: int = option(256, "--max-tokens", kind=int, low=1, high=MAX_TOKENS, metavar="M",
                              label="Max tokens",
@@ -86,7 +90,7 @@ class Options:
                                     "(default: {default})")
     server: str | None = option(
         None, "--server", kind=str, metavar="URL", env="CODEX_MAGIC_SERVER", label="Server",
-        unset="none, the model runs in this kernel",
+        more=True, unset="none, the model runs in this kernel",
         help="the /v1 base URL of an OpenAI-compatible inference server (vLLM, llama.cpp's "
              "llama-server) to sample from, e.g. http://gpu-box:8000/v1; --model then names "
              "one of its models, by default the first it lists (default: {default}; "
@@ -108,18 +112,24 @@ class Options:
         help="the most context (KV cache) tokens to allocate; a run needing more stops and "
              "says what to lower (default: {default}; $CODEX_MAGIC_N_CTX sets it for everyone)")
     timeout: float = option(5.0, "--timeout", kind=float, low=0.0, high=MAX_TIMEOUT,
-                            low_open=True, metavar="S", label="Timeout (s)",
+                            low_open=True, metavar="S", label="Timeout (s)", more=True,
                             help="seconds each candidate's doctests may run (default {default})")
-    rank: str = option("tests", "--rank", kind=str, choices=RANKINGS, label="Rank by",
+    rank: str = option("tests", "--rank", kind=str, choices=RANKINGS, label="Rank by", more=True,
                        help="order by doctests then mean log-prob (tests), by mean log-prob "
                             "only (logprob), by mean log-prob plus the log-prob of the "
                             "docstring after the candidate's code (review), or at random "
                             "(default {default})")
-    tests: bool = option(True, "--no-tests", kind=bool, label="Run doctests",
+    tests: bool = option(True, "--no-tests", kind=bool, label="Run doctests", more=True,
                          help="do not run the doctests; rank by mean log-prob")
     context: bool = option(False, "--context", kind=bool, label="Use earlier cells",
                            help="put imports and definitions of cells already run before the "
                                 "prompt and into the sandbox")
+    sandbox: str | None = option(
+        None, "--sandbox", kind=str, choices=SANDBOX_POLICIES, metavar="POLICY",
+        unset="$CODEX_MAGIC_SANDBOX, else auto",
+        help="how candidates are confined: auto (the strongest this machine allows), strict "
+             "(refuse to run them with limits only), or one mode: namespaces, landlock, "
+             "limits (default: {default}; docs/security.md)")
     explain: bool = option(False, "--explain", kind=bool,
                            help="have the model say in one line what each candidate does, "
                                 "from its code alone")
@@ -315,7 +325,8 @@ def config_traits() -> dict[str, Any]:
             continue
         help = spec.help.format(default=describe_default(spec, default))
         if spec.choices:
-            trait = traitlets.Enum(list(spec.choices), default, help=help)
+            trait = traitlets.Enum(list(spec.choices), default, allow_none=default is None,
+                                   help=help)
         elif spec.kind is bool:
             trait = traitlets.Bool(default, help=help)
         else:
@@ -335,7 +346,8 @@ def schema() -> list[dict[str, Any]]:
                                               bool: "bool"}[spec.kind]
         out.append({
             "name": name, "label": spec.label, "flag": spec.flag, "type": kind,
-            "default": default, "nullable": default is None, "placeholder": spec.unset,
+            "default": default, "nullable": default is None,
+            "placeholder": spec.placeholder or spec.unset, "advanced": spec.more,
             "help": spec.help.format(default=describe_default(spec, default)),
             "min": spec.low, "max": spec.high, "min_exclusive": spec.low_open,
             "choices": list(spec.choices),

@@ -7,7 +7,6 @@ each stays a thin shell around it.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import time
 from collections.abc import Callable
@@ -15,9 +14,10 @@ from collections.abc import Callable
 from . import _interrupt, reverse, sandbox
 from . import prompt as prompt_mod
 from . import rank as rank_mod
-from .engine import Engine, TokenProgress, engine_for, new_seed
+from .checks import Checker, check_candidates
+from .engine import Engine, SampleDone, TokenProgress, engine_for, new_seed
 from .options import Options
-from .types import Progress, Result, Sample, SamplingParams, Task, Verdict
+from .types import Progress, Result, Sample, SamplingParams, Task
 
 ProgressFn = Callable[[Progress], None]
 
@@ -57,17 +57,27 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
             report(Progress("sampling", finished, n, tokens))
 
     report(Progress("sampling", 0, n, 0))
-    samples = draw(engine, task.prompt, params, on_tokens)
+    checker = Checker(task, options, report)
+    try:
+        # Each candidate's doctests start as soon as its sequence ends.
+        samples = draw(engine, task.prompt, params, on_tokens,
+                       lambda _i, s: checker.submit(s.text))
+        sampled = time.perf_counter()
+        _interrupt.phase("testing")
+        bodies = [s.text for s in samples]
+        verdicts = checker.verdicts(bodies)
+    finally:
+        checker.close()
     stats = engine.stats
     timings |= {"prefill": stats.prefill_s, "decode": stats.decode_s,
+                "host_sampling": stats.host_s, "steps": float(stats.steps),
                 "prompt_tokens": float(stats.prompt_tokens),
-                "generated_tokens": float(stats.generated_tokens)}
-
-    bodies = [s.text for s in samples]
-    t2 = time.perf_counter()
-    _interrupt.phase("testing")
-    verdicts = check_candidates(task, bodies, options, report)
-    timings["tests"] = time.perf_counter() - t2
+                "generated_tokens": float(stats.generated_tokens),
+                # Tests run behind decoding: what was left to wait for after it.
+                "tests": time.perf_counter() - sampled,
+                "tests_done_while_decoding": float(sum(
+                    1 for t in checker.finished_at.values() if t <= sampled)),
+                "tests_total": float(checker.runs)}
 
     _interrupt.phase("ranking")
     by = ranking_for(options, task)
@@ -96,16 +106,23 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
         seed=params.seed,
         rank_by=by,
         timings=timings,
-        notes=tuple(stats.notes),
+        notes=tuple(stats.notes) + _sandbox_notes(checker.runs),
     )
 
 
 def draw(engine: Engine, prompt: str, params: SamplingParams,
-         on_progress: TokenProgress | None = None) -> list[Sample]:
+         on_progress: TokenProgress | None = None,
+         on_finished: SampleDone | None = None) -> list[Sample]:
     """The sampling step: n completions, each cut where the function body ends
-    (the paper's stop sequences, or the first unindented line)."""
-    samples = engine.sample(prompt, params, stop=prompt_mod.stop_index, on_progress=on_progress)
-    return [dataclasses.replace(s, text=prompt_mod.cut_completion(s.text)) for s in samples]
+    (the paper's stop sequences, or the first unindented line); ``on_finished``
+    gets each one, cut, as soon as it ends."""
+    def cut(s: Sample) -> Sample:
+        return dataclasses.replace(s, text=prompt_mod.cut_completion(s.text))
+
+    done = None if on_finished is None else (lambda i, s: on_finished(i, cut(s)))
+    samples = engine.sample(prompt, params, stop=prompt_mod.stop_index,
+                            on_progress=on_progress, on_finished=done)
+    return [cut(s) for s in samples]
 
 
 def ranking_for(options: Options, task: Task) -> str:
@@ -115,51 +132,10 @@ def ranking_for(options: Options, task: Task) -> str:
     return options.rank
 
 
-def check_candidates(task: Task, bodies: list[str], options: Options,
-                     report: ProgressFn) -> list[Verdict]:
-    """A verdict per sample body, as %%codex computes it; identical bodies are run once."""
-    keys = [rank_mod.normalise(body) for body in bodies]
-    unique: dict[str, int] = {}
-    for key in keys:
-        unique.setdefault(key, len(unique))
-    reps: list[str] = [""] * len(unique)
-    for key, body in zip(keys, bodies, strict=True):
-        reps[unique[key]] = body
-
-    run_tests = options.tests and bool(task.doctests)
-    results: list[Verdict | None] = [None] * len(reps)
-    to_run = []
-    for j, body in enumerate(reps):
-        static = _static_verdict(task, body, len(task.doctests) if run_tests else 0)
-        if static is not None or not run_tests:
-            results[j] = static or Verdict(0, 0, (), "no tests")
-        else:
-            to_run.append(j)
-
-    if to_run:
-        done = [0]
-        report(Progress("testing", 0, len(to_run)))
-
-        def on_done(_: int, __: Verdict) -> None:
-            done[0] += 1
-            report(Progress("testing", done[0], len(to_run)))
-
-        programs = [prompt_mod.build_program(task, reps[j]) for j in to_run]
-        verdicts = sandbox.run_candidates(programs, task.doctests, options.timeout,
-                                          on_done=on_done)
-        for j, v in zip(to_run, verdicts, strict=True):
-            results[j] = v
-    return [results[unique[key]] or Verdict(0, 0) for key in keys]
+__all__ = ["check_candidates", "draw", "ranking_for", "solve"]
 
 
-def _static_verdict(task: Task, body: str, total: int) -> Verdict | None:
-    """Verdicts that need no run: an empty body, or code that does not parse."""
-    if not body.strip():
-        return Verdict(0, total, (), "empty", "the model wrote no function body")
-    try:
-        ast.parse(task.signature + body)
-    except SyntaxError as e:
-        return Verdict(0, total, (), "syntax error", f"line {e.lineno}: {e.msg}")
-    except (ValueError, RecursionError, MemoryError) as e:
-        return Verdict(0, total, (), "syntax error", str(e)[:200])
-    return None
+def _sandbox_notes(runs: int) -> tuple[str, ...]:
+    """Once per process, when candidates ran with limits only: say so with the result."""
+    notice = sandbox.mode_notice() if runs else None
+    return (notice.removeprefix("note: "),) if notice else ()

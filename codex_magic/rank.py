@@ -84,6 +84,7 @@ def rank(samples: Sequence[Sample], bodies: Sequence[str], codes: Sequence[str],
             sum_logprob=samples[i].sum_logprob,
             count=len(members),
             seeds=tuple(samples[j].seed for j in members),
+            finish_reason=samples[i].finish_reason,
             review=None if review is None else review[i],
         )
         for r, (i, members) in enumerate(merged)

@@ -54,9 +54,10 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
         "seconds": round(v.seconds, 3),
         "failures": [dataclasses.asdict(f) for f in v.failures],
         "mean_logprob": _finite(c.mean_logprob), "sum_logprob": _finite(c.sum_logprob),
-        "count": c.count, "seeds": list(c.seeds),
+        "count": c.count, "seeds": list(c.seeds), "finish_reason": c.finish_reason,
         "review": None if c.review is None else _finite(c.review),
-        "explanation": c.explanation, "badge": badge(c),
+        "explanation": c.explanation,
+        "badge": badge(c),
     }
 
 
@@ -92,12 +93,16 @@ def render_text(r: Result) -> str:
     out = [summary_line(r)]
     for c in r.candidates:
         out.append(f"\n#{c.rank}  tests {badge(c)['text']}  mean log-prob {_logprob(c)}  "
-                   f"×{c.count}")
+                   f"×{c.count}{ENDINGS.get(c.finish_reason, '')}")
         out.append(c.code.rstrip())
         for f in c.verdict.failures[:3]:
             out.append(f"  ✗ {f.source.strip()} → {f.reason}")
     return printable("\n".join(out))
 
+
+# How a candidate's sample ended, when the user should know.
+ENDINGS = {"repetition": "  (it repeated itself: stopped early)",
+           "length": "  (cut at --max-tokens)"}
 
 _BADGE_COLOUR = {"pass": "#1a7f37", "fail": "#cf222e", "none": "#888"}
 
@@ -119,8 +124,22 @@ def render_html(r: Result) -> str:
 
 
 def format_timings(t: Mapping[str, float]) -> str:
-    parts = [f"{k} {t[k]:.2f} s" for k in ("load", "prefill", "decode", "tests", "scoring",
-                                           "explain", "render") if k in t]
+    """Where a run's time went, in one line (``--timings``)."""
+    parts = [f"{k} {t[k]:.2f} s" for k in ("load", "prefill", "decode") if k in t]
+    if t.get("steps"):
+        parts.append(f"host sampling {t.get('host_sampling', 0.0):.2f} s "
+                     f"({1e3 * t.get('host_sampling', 0.0) / t['steps']:.1f} ms a step, "
+                     f"{t['steps']:.0f} steps)")
+    if "tests" in t:
+        early = (f" ({t['tests_done_while_decoding']:.0f} of {t['tests_total']:.0f} done while "
+                 "decoding)" if t.get("tests_total") else "")
+        parts.append(f"tests {t['tests']:.2f} s after decoding{early}")
+    if "scoring" in t:
+        parts.append(f"scoring {t['scoring']:.2f} s")
+    if "explain" in t:
+        parts.append(f"explain {t['explain']:.2f} s")
+    if "render" in t:
+        parts.append(f"render {t['render']:.2f} s")
     if t.get("generated_tokens") and t.get("decode"):
         parts.append(f"{t['generated_tokens'] / t['decode']:.0f} tok/s")
     return "codex timings: " + ", ".join(parts)

@@ -10,10 +10,14 @@ final ``Sample``s cut at the stop, log-probs included.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ._limits import usable_cores
+from .repetition import degenerate, worth_checking
 from .types import Sample
 
 StopRule = Callable[[str], "int | None"]  # text so far -> where it ends, or None
@@ -35,46 +39,177 @@ def stop_rule(stop: StopRule | Sequence[str]) -> StopRule:
 class HostSampler:
     """Greedy, or top-k then top-p then temperature, for many sequences per step.
 
-    The same rule as llama.cpp's chain (top_k, top_p, temp, dist) but with one
-    vectorised top-k over all rows instead of one sampler call per sequence,
-    each of which copies and sorts the whole vocabulary. Each sequence draws from
-    its own seeded generator, so a seed reproduces its candidate.
+    The same rule as llama.cpp's chain (top_k, top_p, temp, dist), for all rows at
+    once. Each sequence draws one uniform number per step from its own seeded
+    generator, so a seed reproduces its candidate. Ties in the logits are broken
+    by the lower token id, so the result never depends on how a sort orders equals.
     """
 
     def __init__(self, temperature: float, top_p: float, top_k: int, seeds: Sequence[int]):
         self.temperature, self.top_p, self.top_k = temperature, top_p, top_k
-        self.rngs = {i: np.random.Generator(np.random.PCG64(sd)) for i, sd in enumerate(seeds)}
+        self.rngs = [np.random.Generator(np.random.PCG64(sd)) for sd in seeds]
 
     def sample(self, logits: np.ndarray, rows: Sequence[int], seqs: Sequence[int]) -> list[int]:
+        """The next token of sequence ``seqs[i]``, whose logits are ``logits[rows[i]]``."""
+        return self.choose(logits, rows, seqs, Rows(logits))[0]
+
+    def choose(self, logits: np.ndarray, rows: Sequence[int], seqs: Sequence[int],
+               info: Rows) -> tuple[list[int], np.ndarray]:
+        """Tokens for the sequences, and the rows' log-sum-exp (for their log-probs)."""
+        rows = list(rows)
         if self.temperature <= 0:
-            best = logits.argmax(axis=1)
-            return [int(best[r]) for r in rows]
-        n_vocab = logits.shape[1]
-        k = min(self.top_k, n_vocab)
-        top = np.argpartition(logits, n_vocab - k, axis=1)[:, n_vocab - k:]
-        out = []
-        for r, s in zip(rows, seqs, strict=True):
-            idx = top[r]
-            vals = logits[r, idx].astype(np.float64)
-            order = np.argsort(-vals, kind="stable")
-            idx, vals = idx[order], vals[order]
-            if self.top_p < 1.0:
-                p = np.exp(vals - vals[0])
-                cum = np.cumsum(p / p.sum())
-                keep = min(int(np.searchsorted(cum, self.top_p)) + 1, len(vals))
-                idx, vals = idx[:keep], vals[:keep]
-            q = np.cumsum(np.exp((vals - vals[0]) / self.temperature))
-            j = int(np.searchsorted(q, self.rngs[s].random() * q[-1], side="right"))
-            out.append(int(idx[min(j, len(idx) - 1)]))
+            best = logits.argmax(axis=1)  # the first of equal maxima: the lower id
+            return [int(best[r]) for r in rows], info.logsumexp()
+        idx, vals = info.top_k(min(self.top_k, logits.shape[1]))
+        idx, vals = idx[rows], vals[rows].astype(np.float64)
+        k, at = vals.shape[1], np.arange(len(rows))
+        keep = np.full(len(rows), k)
+        if self.top_p < 1.0:
+            p = np.exp(vals - vals[:, :1])
+            cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+            keep = np.minimum((cum < self.top_p).sum(axis=1) + 1, k)
+        q = np.cumsum(np.exp((vals - vals[:, :1]) / self.temperature), axis=1)
+        u = np.array([self.rngs[s].random() for s in seqs])
+        j = np.minimum((q <= (u * q[at, keep - 1])[:, None]).sum(axis=1), keep - 1)
+        return [int(t) for t in idx[at, j]], info.logsumexp()
+
+
+# The vocabulary is cut into strided groups of GROUP ids; a row's k largest values lie
+# in the groups whose maximum reaches the k-th largest group maximum.
+GROUP = 64
+
+
+class Rows:
+    """One step's logits rows, with what several questions about them share.
+
+    One pass takes each strided group's maximum; from it come each row's maximum
+    and the few groups that can hold its top k values. A second pass (exp and
+    sum) gives each row's log-sum-exp. Both passes read the whole vocabulary of
+    every row, so with many rows they are split over the usable cores (numpy
+    releases the GIL; llama.cpp's threads are idle between two decodes).
+    """
+
+    def __init__(self, x: np.ndarray, buf: np.ndarray | None = None) -> None:
+        self.x = x
+        n_rows, n_vocab = x.shape
+        self.n_groups = n_vocab // GROUP
+        out = buf[:n_rows] if buf is not None else np.empty_like(x)
+        self.gmax: np.ndarray | None = None
+        self.max = np.empty(n_rows, dtype=x.dtype)
+        self.lse = np.empty(n_rows, dtype=np.float64)
+        if self.n_groups >= 8:
+            self.gmax = np.empty((n_rows, self.n_groups), dtype=x.dtype)
+        parts = _split(n_rows, n_vocab)
+        if len(parts) == 1:
+            self._pass(0, n_rows, out)
+        else:
+            for f in [_pool().submit(self._pass, a, b, out) for a, b in parts]:
+                f.result()
+
+    def _pass(self, a: int, b: int, out: np.ndarray) -> None:
+        """Rows a..b: group maxima, row maxima, log-sum-exp."""
+        x = self.x[a:b]
+        if self.gmax is not None:
+            head = self.n_groups * GROUP
+            g = self.gmax[a:b]
+            np.max(x[:, :head].reshape(b - a, GROUP, self.n_groups), axis=1, out=g)
+            m = g.max(axis=1)
+            if head < x.shape[1]:
+                m = np.maximum(m, x[:, head:].max(axis=1))
+        else:
+            m = x.max(axis=1)
+        self.max[a:b] = m
+        self.lse[a:b] = _logsumexp(x, m, out[a:b])
+
+    def top_k(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k largest values of each row and their ids, largest first (ties: lower id)."""
+        x, n_groups, gmax = self.x, self.n_groups, self.gmax
+        n_rows, n_vocab = x.shape
+        if gmax is None or k * 8 > n_groups:  # a small vocabulary or a large k
+            return _top_k_of(x, np.broadcast_to(np.arange(n_vocab), x.shape), k)
+        part = np.argpartition(gmax, n_groups - k, axis=1)[:, n_groups - k:]
+        kth = np.take_along_axis(gmax, part, axis=1).min(axis=1)
+        offsets = np.arange(GROUP) * n_groups
+        ids = (part[:, :, None] + offsets).reshape(n_rows, -1)
+        tail = np.arange(n_groups * GROUP, n_vocab)
+        ids = np.concatenate([ids, np.broadcast_to(tail, (n_rows, len(tail)))], axis=1)
+        out = _top_k_of(np.take_along_axis(x, ids, axis=1), ids, k)
+        # A group tied with the k-th group maximum was maybe left out: search it all.
+        for r in np.flatnonzero((gmax >= kth[:, None]).sum(axis=1) > k):
+            groups = np.flatnonzero(gmax[r] >= kth[r])
+            every = np.concatenate([(groups[:, None] + offsets).ravel(), tail])
+            got = _top_k_of(x[r][every][None, :], every[None, :], k)
+            out[0][r], out[1][r] = got[0][0], got[1][0]
         return out
+
+    def logsumexp(self) -> np.ndarray:
+        """log(sum(exp(row))) per row, within 1e-6 of a float64 computation."""
+        return self.lse
+
+
+def _logsumexp(x: np.ndarray, m: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Logits of real models lie within tens of nats of zero: then exp needs no shift
+    by the row's maximum (one pass fewer), and float32 neither overflows nor loses
+    what matters (terms below e^-87 are under 1e-30 of the largest)."""
+    if np.all((m < 60.0) & (m > -20.0)):
+        np.exp(x, out=out)
+        return np.log(out.sum(axis=1).astype(np.float64))
+    np.subtract(x, m[:, None], out=out)
+    np.exp(out, out=out)
+    return m + np.log(out.sum(axis=1).astype(np.float64))
+
+
+# Below this many logits a step's passes run in the calling thread: a hand-off to
+# another thread costs tens of microseconds.
+PARALLEL_ABOVE = 1 << 20
+_executor: ThreadPoolExecutor | None = None
+
+
+def _split(n_rows: int, n_vocab: int) -> list[tuple[int, int]]:
+    """Row ranges to work on in parallel: one per usable core, when worth it."""
+    workers = min(usable_cores(), n_rows)
+    if workers < 2 or n_rows * n_vocab < PARALLEL_ABOVE:
+        return [(0, n_rows)]
+    cuts = [n_rows * i // workers for i in range(workers + 1)]
+    return list(itertools.pairwise(cuts))
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=usable_cores(),
+                                       thread_name_prefix="codex-rows")
+    return _executor
+
+
+def _top_k_of(vals: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top k of each row of (vals, ids): by value, then by lower id."""
+    n = vals.shape[1]
+    part = (np.argpartition(vals, n - k, axis=1)[:, n - k:] if k < n
+            else np.broadcast_to(np.arange(n), vals.shape))
+    pv, pi = np.take_along_axis(vals, part, axis=1), np.take_along_axis(ids, part, axis=1)
+    order = np.lexsort((pi, -pv), axis=1)
+    top_v, top_i = np.take_along_axis(pv, order, axis=1), np.take_along_axis(pi, order, axis=1)
+    # Values equal to the k-th beyond those kept: keep the lowest ids among them instead.
+    for r in np.flatnonzero((vals >= top_v[:, -1:]).sum(axis=1) > k):
+        kth = top_v[r, -1]
+        above = np.flatnonzero(vals[r] > kth)
+        equal = np.flatnonzero(vals[r] == kth)
+        equal = equal[np.argsort(ids[r][equal], kind="stable")][: k - len(above)]
+        pick = np.concatenate([above, equal])
+        o = np.lexsort((ids[r][pick], -vals[r][pick]))
+        top_v[r], top_i[r] = vals[r][pick][o], ids[r][pick][o]
+    return np.ascontiguousarray(top_i), np.ascontiguousarray(top_v)
 
 
 def logsumexp_rows(x: np.ndarray, buf: np.ndarray | None = None) -> np.ndarray:
-    """log(sum(exp(row))) per row, in a reusable buffer (this runs once per step)."""
-    m = x.max(axis=1)
-    out = np.subtract(x, m[:, None], out=None if buf is None else buf[: x.shape[0]])
-    np.exp(out, out=out)
-    return m + np.log(out.sum(axis=1))
+    """log(sum(exp(row))) per row (see ``Rows.logsumexp``)."""
+    return Rows(x, buf).logsumexp()
+
+
+# Tests: a sequence for which hold(i) is true ignores its stops and its end token,
+# and so runs to max_tokens while the others finish.
+hold: Callable[[int], bool] | None = None
 
 
 class Sequences:
@@ -103,16 +238,23 @@ class Sequences:
         Returns whether the sequence goes on; the caller drops it from ``active``.
         """
         self.generated += 1
+        held = hold is not None and hold(s)
         if piece is None:
-            self.finish[s] = "eos"  # the end token is not part of the code
-            return False
+            if not held:
+                self.finish[s] = "eos"  # the end token is not part of the code
+                return False
+            piece = b""
         self.pieces[s].append(piece)
         self.token_ids[s].append(token)
         self.logprobs[s].append(logprob)
         self.text[s] += piece
         idx = self.find_stop(self.text[s].decode("utf-8", "ignore"))
-        if idx is not None:
+        if idx is not None and not held:
             self.finish[s], self.cut_at[s] = "stop", idx
+            return False
+        if not held and worth_checking(piece, self.text[s]) and \
+                degenerate(self.text[s].decode("utf-8", "replace")):
+            self.finish[s] = "repetition"  # kept and tested, just not made longer
             return False
         return True
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import doctest
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -39,9 +40,10 @@ from ._limits import usable_cores
 from ._sandbox_process import run_child
 from ._sandbox_read import ChildRun
 from ._sandbox_verdict import doctest_verdict, early_verdict, ended, status
+from .options import SANDBOX_POLICIES
 from .types import CodexError, Doctest, Failure, Verdict
 
-POLICIES = ("auto", "strict", "namespaces", "landlock", "limits")
+POLICIES = SANDBOX_POLICIES
 LIMITS_ONLY = "candidates run with limits only"
 
 
@@ -109,14 +111,17 @@ def _require_mode() -> str:
 
 
 def run_doctests(program: str, doctests: Sequence[Doctest], timeout: float,
-                 limits: Limits | None = None) -> Verdict:
-    """Run ``program`` then each example in one sandboxed process; compare here."""
+                 limits: Limits | None = None, cancel: threading.Event | None = None) -> Verdict:
+    """Run ``program`` then each example in one sandboxed process; compare here.
+
+    ``cancel`` (or an interrupt) stops it at once: everything it started is killed.
+    """
     if not doctests:
         return Verdict(passed=0, total=0, status="no tests")
     p = _require_mode()
     try:
         run = run_child(program, [d.source for d in doctests], "single", timeout,
-                        limits or Limits(), p)
+                        limits or Limits(), p, cancel)
         return doctest_verdict(doctests, run)
     except (OSError, ValueError, KeyError, TypeError) as e:
         return Verdict(0, len(doctests), (), "sandbox error", f"{type(e).__name__}: {e}")

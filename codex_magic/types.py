@@ -60,7 +60,7 @@ class Sample:
 
     text: str  # the completion, cut at the first stop sequence
     token_logprobs: tuple[float, ...]  # log p(token) under the model, untempered
-    finish_reason: str  # "stop", "eos" or "length"
+    finish_reason: str  # "stop", "eos", "length" or "repetition"
     seed: int
     token_ids: tuple[int, ...] = ()  # the tokens whose log-probs these are
 
@@ -117,6 +117,7 @@ class Candidate:
     sum_logprob: float
     count: int  # how many samples produced this code
     seeds: tuple[int, ...] = ()
+    finish_reason: str = ""  # how its sample ended: "stop", "eos", "length", "repetition"
     review: float | None = None  # --rank review's score: mean log P(code) + P(docstring|code)
     explanation: str = ""  # what it does in one line, written by the model from the code
 
@@ -159,6 +160,7 @@ class Result:
                                 seconds=c.get("seconds", 0.0)),
                 mean_logprob=_num(c["mean_logprob"]), sum_logprob=_num(c["sum_logprob"]),
                 count=c["count"], seeds=tuple(c.get("seeds", ())),
+                finish_reason=c.get("finish_reason", ""),
                 review=c.get("review"), explanation=c.get("explanation", ""),
             )
             for c in data["candidates"]

@@ -20,8 +20,9 @@ def test_n_candidates_are_decoded_in_one_batch(tiny_engine):
     out = draw(tiny_engine, PROMPT, n=6, temperature=0.8, max_tokens=12, seed=1)
     s = tiny_engine.stats
     assert len(out) == 6
-    # One prefill, then one llama_decode per step for all sequences: not 6 x 12.
-    assert s.prefill_calls == 1
+    # The prompt in one call and its last token alone (computed the same way when
+    # the prompt repeats), then one llama_decode per step for all sequences: not 6 x 12.
+    assert s.prefill_calls == 2
     assert s.decode_calls <= 11
     assert s.generated_tokens == sum(len(o.token_logprobs) + (o.finish_reason == "eos")
                                      for o in out)

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from tests.kernel import deadline
+from tests.test_engine import gbnf_literal
 
 pytestmark = pytest.mark.model
 
@@ -63,6 +64,7 @@ PHASES = [
     ("decode", True, ""),
     ("decode-grammar", True, "--grammar {endless}"),
     ("testing", True, ""),
+    ("tests-running", True, "--grammar {sleepy}"),  # while a candidate's sandbox runs
     ("ranking", True, ""),
     ("render", True, ""),
 ]
@@ -72,15 +74,19 @@ PHASES = [
 def test_interrupt_in_each_phase(kernel, tmp_path, phase, loaded, extra):
     endless = tmp_path / "endless.gbnf"
     endless.write_text('root ::= ("    x = 1\\n")+\n')
+    sleepy = tmp_path / "sleepy.gbnf"  # a body whose doctests run past the interrupt
+    sleepy.write_text(gbnf_literal("    import time\n    time.sleep(30)\n"))
     if loaded:
         assert kernel.run(f"%%codex -n 1 --max-tokens 4 --seed 1\n{ADD}",
                           timeout=deadline(1, 4)).status == "ok"
     else:
         assert kernel.run(UNLOAD).status == "ok"
     assert kernel.run(ARM.format(target=phase, tmp=str(tmp_path))).status == "ok"
-    # Long enough that only the interrupt can end it early.
-    out = kernel.run(f"%%codex -n 4 --max-tokens 400 --seed 2 {extra.format(endless=endless)}\n"
-                     f"{ADD}", timeout=60)
+    # Long enough that only the interrupt can end it early; a prompt the loaded model has
+    # not seen, so that its prefill decodes it (a repeated prompt's KV is reused).
+    flags = extra.format(endless=endless, sleepy=sleepy)
+    cell = ADD.replace("sum of a and b", "sum of the numbers a and b")
+    out = kernel.run(f"%%codex -n 4 --max-tokens 400 --seed 2 {flags}\n{cell}", timeout=60)
     report = json.loads(kernel.run(REPORT).stdout)
     assert report["fired"], f"the run never entered {phase}"
     assert out.status == "error", out.text

@@ -110,6 +110,9 @@ function card(c, root, setStatus) {
       badge(c),
       el("span", { class: "codex-meta", title: "mean token log-probability under the model" }, `log-prob ${lp}`),
       el("span", { class: "codex-meta", title: "how many samples wrote this code" }, `×${c.count}`),
+      c.finish_reason === "repetition"
+        ? el("span", { class: "codex-meta", title: "the model kept repeating itself, so this sample was stopped early" }, "repeated itself")
+        : null,
       el("span", { class: "codex-spacer" }),
       insertBtn, copyBtn),
     c.explanation ? explanation(c) : null,

@@ -12,13 +12,9 @@ export interface IFieldValues {
   [name: string]: FieldValue;
 }
 
-// Shown without opening "More options"; every other option, present or
-// future, goes under it.
-const PRIMARY = new Set(['samples', 'temperature', 'max_tokens', 'seed', 'model', 'context']);
-
-/** Whether an option goes under "More options". */
+/** Whether an option goes under "More options" (the kernel says which do). */
 export function isAdvanced(option: IOptionSpec): boolean {
-  return !PRIMARY.has(option.name);
+  return option.advanced === true;
 }
 
 /** The value a field starts with: the option's default ('' when it has none). */

@@ -26,6 +26,7 @@ export interface IOptionSpec {
   default: OptionValue | null;
   nullable: boolean;
   placeholder: string; // what an empty value means, e.g. "random"
+  advanced?: boolean; // shown under "More options"
   help: string;
   min: number | null;
   max: number | null;

@@ -31,12 +31,26 @@ export const SCHEMA: ISchema = {
       min: 0,
       max: 2
     }),
-    spec('top_p', { label: 'Top-p', type: 'float', default: 0.95, min: 0, max: 1, min_exclusive: true }),
+    spec('top_p', {
+      label: 'Top-p',
+      type: 'float',
+      default: 0.95,
+      min: 0,
+      max: 1,
+      min_exclusive: true,
+      advanced: true
+    }),
     spec('seed', { label: 'Seed', nullable: true, placeholder: 'random', min: 0 }),
     spec('model', { label: 'Model', type: 'str', nullable: true, placeholder: 'the default' }),
-    spec('timeout', { label: 'Timeout (s)', type: 'float', default: 5, min: 0, max: 600 }),
-    spec('rank', { label: 'Rank by', type: 'choice', default: 'tests', choices: ['tests', 'logprob'] }),
-    spec('tests', { label: 'Run doctests', type: 'bool', default: true }),
+    spec('timeout', { label: 'Timeout (s)', type: 'float', default: 5, min: 0, max: 600, advanced: true }),
+    spec('rank', {
+      label: 'Rank by',
+      type: 'choice',
+      default: 'tests',
+      choices: ['tests', 'logprob'],
+      advanced: true
+    }),
+    spec('tests', { label: 'Run doctests', type: 'bool', default: true, advanced: true }),
     spec('context', { label: 'Use earlier cells', type: 'bool', default: false })
   ]
 };

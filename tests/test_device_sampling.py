@@ -1,0 +1,68 @@
+"""Sampling inside llama.cpp's graph (the GPU path), run here on the CPU build.
+
+CODEX_MAGIC_DEVICE_SAMPLING=1 forces it: llama.cpp then runs the same backend
+sampler chains on its CPU backend, so the mechanics are tested without a GPU.
+"""
+
+import numpy as np
+import pytest
+
+from codex_magic import _device_sampling
+from codex_magic.llama_engine import LlamaEngine
+from codex_magic.types import SamplingParams
+from tests.test_engine import PROMPT
+
+
+@pytest.fixture
+def on_device(monkeypatch):
+    monkeypatch.setenv("CODEX_MAGIC_DEVICE_SAMPLING", "1")
+
+
+def test_the_feature_is_detected_and_off_on_a_cpu_build(tiny_engine, monkeypatch):
+    ll = tiny_engine._ll
+    assert _device_sampling.available(ll)
+    monkeypatch.delenv("CODEX_MAGIC_DEVICE_SAMPLING", raising=False)
+    assert _device_sampling.wanted(ll, gpu=False) is False
+    assert _device_sampling.wanted(ll, gpu=True) is True
+    monkeypatch.setenv("CODEX_MAGIC_DEVICE_SAMPLING", "0")
+    assert _device_sampling.wanted(ll, gpu=True) is False
+
+
+def test_log_probs_are_exact_and_seeds_reproduce(tiny_model, on_device):
+    from llama_cpp import Llama
+
+    engine = LlamaEngine(tiny_model)
+    try:
+        params = SamplingParams(n=3, temperature=0.9, top_k=40, top_p=0.95, max_tokens=8, seed=5)
+        out = engine.sample(PROMPT, params)
+        again = engine.sample(PROMPT, params)
+        assert [o.text for o in out] == [o.text for o in again]
+        assert [o.seed for o in out] == [5, 6, 7]
+        ref = Llama(str(tiny_model), n_ctx=512, logits_all=True, verbose=False, n_threads=2)
+        prompt_ids = engine.tokenize(PROMPT)
+        for o in out:
+            ids = prompt_ids + list(o.token_ids)
+            ref.reset()
+            ref.eval(ids)
+            logits = np.array(ref.scores[: len(ids)], dtype=np.float64)
+            logsm = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+            for j, lp in enumerate(o.token_logprobs):
+                assert lp == pytest.approx(logsm[len(prompt_ids) - 1 + j][ids[len(prompt_ids) + j]],
+                                           abs=2e-3)
+    finally:
+        engine.close()
+
+
+def test_greedy_on_the_device_equals_greedy_on_the_host(tiny_model, monkeypatch):
+    engine = LlamaEngine(tiny_model)
+    try:
+        params = SamplingParams(n=2, temperature=0.0, max_tokens=10, seed=1)
+        monkeypatch.setenv("CODEX_MAGIC_DEVICE_SAMPLING", "0")
+        host = engine.sample(PROMPT, params)
+        monkeypatch.setenv("CODEX_MAGIC_DEVICE_SAMPLING", "1")
+        device = engine.sample(PROMPT, params)
+        assert [o.text for o in device] == [o.text for o in host]
+        for d, h in zip(device, host, strict=True):
+            assert np.allclose(d.token_logprobs, h.token_logprobs, atol=1e-4)
+    finally:
+        engine.close()
