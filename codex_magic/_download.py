@@ -9,11 +9,8 @@ GGUF header as soon as its first bytes arrive, and renamed to its final name
 only once its size and sha256 match. Every failure is a ``DownloadError``: one
 line, and nothing under the final name.
 
-The Hugging Face hub answers ``/resolve/`` with a redirect whose headers carry
-the file's LFS sha256 (``X-Linked-Etag``), size (``X-Linked-Size``) and the
-commit the revision resolved to (``X-Repo-Commit``); ``probe`` reads them with
-a HEAD request that stops at that redirect, so a registry value can be
-compared with the hub's before a byte is downloaded.
+Before a byte is downloaded, ``_hub.probe`` reads what the server (the Hugging
+Face hub) says of the file, so a registry value can be compared with it.
 """
 
 from __future__ import annotations
@@ -35,14 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._hub import USER_AGENT, Remote, probe
 from .types import CodexError
 
 GGUF_MAGIC = b"GGUF"
 CHUNK = 1 << 20
 TIMEOUT = 60.0  # seconds without a byte before a try counts as failed
 RETRY_WAIT = 1.0  # seconds before the first retry; doubled each time, at most 30
-USER_AGENT = "codex-magic (urllib)"
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 # What a try that may succeed next time fails with (a cut connection reads as IncompleteRead).
 _NETWORK = (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError)
@@ -55,15 +51,6 @@ class DownloadError(CodexError):
 
 
 @dataclass(frozen=True)
-class Remote:
-    """What the server says about a file before it is downloaded."""
-
-    sha256: str | None  # the hub's X-Linked-Etag, when it is a sha256
-    size: int | None
-    commit: str | None  # X-Repo-Commit: the commit the revision resolved to
-
-
-@dataclass(frozen=True)
 class Part:
     """One file to fetch: where from, where to, and what it must be."""
 
@@ -71,45 +58,6 @@ class Part:
     dest: Path
     sha256: str | None = None  # expected; None trusts the hub's linked etag
     size: int | None = None
-
-
-def probe(url: str) -> Remote:
-    """HEAD ``url``, stopping at the redirect that carries the hub's headers (a plain
-    server's redirects are followed to learn the size)."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    commit = None
-    for _ in range(10):
-        req = urllib.request.Request(url, method="HEAD", headers={
-            "User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
-        try:
-            with opener.open(req, timeout=TIMEOUT) as resp:
-                remote = _remote(resp.headers, sized=True)
-                return Remote(remote.sha256, remote.size, remote.commit or commit)
-        except urllib.error.HTTPError as e:
-            if e.code in (400, 403, 405, 501):  # no HEAD here (e.g. a URL signed for GET
-                return Remote(None, None, commit)  # only): the GET will tell
-            if not 300 <= e.code < 400:
-                raise
-            remote = _remote(e.headers, sized=False)
-            commit = remote.commit or commit
-            location = e.headers.get("Location", "")
-            if remote.sha256 or not location:
-                return Remote(remote.sha256, remote.size, commit)
-            url = urllib.parse.urljoin(url, location)
-    return Remote(None, None, commit)
-
-
-def _remote(headers: Any, sized: bool) -> Remote:
-    etag = (headers.get("X-Linked-Etag") or "").removeprefix("W/").strip('"').lower()
-    size = headers.get("X-Linked-Size") or (headers.get("Content-Length") if sized else None)
-    return Remote(etag if _SHA256.fullmatch(etag) else None,
-                  int(size) if size and size.isdigit() else None,
-                  headers.get("X-Repo-Commit") or None)
 
 
 def part_path(part: Part, sha256: str | None) -> Path:

@@ -13,7 +13,7 @@ which the sidebar reads from the execute request's IOPub stream:
   reach the sidebar as the kernel's own error message).
 
 ``_cms.schema()`` publishes ``application/vnd.codex-magic.schema+json``: the
-options the sidebar's form shows (``options.schema()``), read from the kernel's
+options the sidebar's form shows (``option_forms.schema()``), read from the kernel's
 own codex_magic so that the form and the kernel are always of one version.
 """
 
@@ -36,7 +36,8 @@ MIN_UPDATE_SECONDS = 0.1
 
 def parse_request(request_json: str) -> tuple[str, Any]:
     """The prompt and ``Options`` of a sidebar request; ``CodexError`` if malformed."""
-    from .options import Options, schema
+    from .option_forms import schema
+    from .options import Options
 
     try:
         request = json.loads(request_json)
@@ -102,7 +103,7 @@ def _publish(bundle: dict[str, Any], display_id: str, *, update: bool = False) -
 def schema() -> None:
     """Publish the options the sidebar's form shows, with their defaults and bounds."""
     from . import __version__
-    from .options import schema as option_schema
+    from .option_forms import schema as option_schema
 
     _publish({SCHEMA_MIME: {"version": __version__, "options": option_schema()},
               "text/plain": "codex: options"}, f"codex-magic-{uuid.uuid4().hex}")

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .options import add_arguments, options_from_args
+from .option_forms import add_arguments, options_from_args
 from .types import CodexError
 
 

@@ -19,7 +19,8 @@ from IPython.display import display
 from traitlets import Bool
 
 from . import _interrupt
-from .options import Options, config_traits, decorate_with_arguments, options_from_args
+from .option_forms import config_traits, decorate_with_arguments, options_from_args
+from .options import Options
 from .types import CodexError
 
 _TRAITS = config_traits()
@@ -225,7 +226,7 @@ def _explainer(shell: Any, cell: str, options: Options, context: str, output: st
     """The widget's "What does each do?": the result with an explanation per candidate,
     kept in ``_codex`` (and the -o variable) in place of the one shown before."""
     def explain(result: Any) -> Any:
-        from .reverse import explain_result
+        from .explain import explain_result
 
         new = explain_result(cell, options, result, context)
         for name in ("_codex", output):

@@ -2,19 +2,17 @@
 
 An option is a field of ``Options`` whose metadata (made by ``option``) holds
 its flags, help, bounds and where it appears. Everything else is generated
-from that one declaration: the checks and their one-line messages, the command
-line's and the magic's arguments (``add_arguments``, so ``%%codex?`` and
-``codex-magic solve --help`` agree), the ``%config CodexMagics.<name>`` traits
-(``config_traits``) and the schema the JupyterLab sidebar builds its form from
-(``schema``, sent by the kernel, so the two can never disagree). Help texts
+from that one declaration: the checks and their one-line messages (here), and
+in ``option_forms`` the command line's and the magic's arguments (so
+``%%codex?`` and ``codex-magic solve --help`` agree), the ``%config
+CodexMagics.<name>`` traits and the schema the JupyterLab sidebar builds its
+form from (sent by the kernel, so the two can never disagree). Help texts
 format their defaults from the field.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,111 +243,3 @@ def _range_words(spec: Spec) -> str:
 def describe_default(spec: Spec, default: Any) -> str:
     return spec.unset if default is None else f"{default:g}" if isinstance(default, float) \
         else str(default)
-
-
-# -- what is generated from the declarations ------------------------------------------------
-
-
-def argument_specs(only: Collection[str] | None = None
-                   ) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-    """(flags, argparse keyword arguments) of every option (or of those named in
-    ``only``): unset flags stay None."""
-    out = []
-    for name, spec, default in specs():
-        if only is not None and name not in only:
-            continue
-        kwargs: dict[str, Any] = {"dest": name + ("_file" if spec.from_file else ""),
-                                  "default": None,
-                                  "help": spec.help.format(default=describe_default(spec,
-                                                                                   default))}
-        if spec.kind is bool:
-            kwargs |= {"action": "store_const", "const": not default}
-        else:
-            if spec.kind is not str:
-                kwargs["type"] = spec.kind
-            if spec.choices:
-                kwargs["choices"] = spec.choices
-            if spec.metavar:
-                kwargs["metavar"] = spec.metavar
-        out.append((spec.flags, kwargs))
-    return out
-
-
-def add_arguments(parser: argparse.ArgumentParser, only: Collection[str] | None = None
-                  ) -> None:
-    for flags, kwargs in argument_specs(only):
-        parser.add_argument(*flags, **kwargs)
-
-
-def decorate_with_arguments(func: Callable[..., Any], only: Collection[str] | None = None
-                            ) -> Callable[..., Any]:
-    """The magic's ``@magic_arguments`` and one ``@argument`` per option (in ``only``)."""
-    from IPython.core.magic_arguments import argument, magic_arguments
-
-    for flags, kwargs in reversed(argument_specs(only)):
-        func = argument(*flags, **kwargs)(func)
-    return magic_arguments()(func)  # type: ignore[no-any-return]
-
-
-def options_from_args(args: argparse.Namespace, base: Options | None = None) -> Options:
-    """Options from parsed arguments; flags not given keep ``base``'s values."""
-    changes: dict[str, Any] = {}
-    for name, spec, _ in specs():
-        if spec.from_file:
-            path = getattr(args, name + "_file", None)
-            if path:
-                changes[name] = _read_text(path, spec.flag)
-            continue
-        value = getattr(args, name, None)
-        if value is not None:
-            changes[name] = value
-    return dataclasses.replace(base or Options(), **changes)
-
-
-def _read_text(path: str, flag: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CodexError(f"cannot read the {flag[2:]} file {path}: "
-                         f"{getattr(e, 'strerror', None) or e}") from None
-
-
-def config_traits() -> dict[str, Any]:
-    """A ``%config``-able trait per option, with the option's default and help."""
-    import traitlets
-
-    traits = {}
-    for name, spec, default in specs():
-        if not spec.config:
-            continue
-        help = spec.help.format(default=describe_default(spec, default))
-        if spec.choices:
-            trait = traitlets.Enum(list(spec.choices), default, allow_none=default is None,
-                                   help=help)
-        elif spec.kind is bool:
-            trait = traitlets.Bool(default, help=help)
-        else:
-            cls = {int: traitlets.CInt, float: traitlets.CFloat, str: traitlets.Unicode}
-            trait = cls[spec.kind](default, allow_none=default is None, help=help)
-        traits[name] = trait.tag(config=True)
-    return traits
-
-
-def schema() -> list[dict[str, Any]]:
-    """The sidebar's form: every option it shows, with type, default, bounds and help."""
-    out = []
-    for name, spec, default in specs():
-        if not spec.label:
-            continue
-        kind = "choice" if spec.choices else {int: "int", float: "float", str: "str",
-                                              bool: "bool"}[spec.kind]
-        out.append({
-            "name": name, "label": spec.label, "flag": spec.flag, "type": kind,
-            "default": default, "nullable": default is None,
-            "placeholder": spec.placeholder or spec.unset, "advanced": spec.more,
-            "help": spec.help.format(default=describe_default(spec, default)),
-            "min": spec.low, "max": spec.high, "min_exclusive": spec.low_open,
-            "choices": list(spec.choices),
-        })
-    return out

@@ -16,6 +16,7 @@ from . import prompt as prompt_mod
 from . import rank as rank_mod
 from .checks import Checker, check_candidates
 from .engine import Engine, SampleDone, TokenProgress, engine_for, new_seed
+from .explain import explained
 from .options import Options
 from .types import Progress, Result, Sample, SamplingParams, Task
 
@@ -93,7 +94,7 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
                            review=review)
     if options.explain:
         t = time.perf_counter()
-        ranked = reverse.explained(engine, task, ranked)
+        ranked = explained(engine, task, ranked)
         timings["explain"] = time.perf_counter() - t
     report(Progress("done", len(ranked), len(ranked), 0))
     return Result(

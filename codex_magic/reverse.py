@@ -9,9 +9,9 @@ uses:
   code safely (``docstring.with_docstring``) and ranked by back-translation:
   the mean log-prob of the user's *code* after that docstring (scored, not
   sampled, in one batched pass: ``Engine.score``).
-- ``explain``: a one-line summary of each ``%%codex`` candidate, written from its
-  code alone, so a user sees what code does before inserting it (the paper's
-  safety use).
+- ``explain`` (in ``explain.py``): a one-line summary of each ``%%codex``
+  candidate, written from its code alone, so a user sees what code does before
+  inserting it (the paper's safety use).
 - ``backward_logprobs``: mean log P(the user's docstring | a candidate's code),
   which ``--rank review`` adds to the candidate's own mean log-prob (the
   Coder-Reviewer ranking, Zhang et al. 2022), and which the evaluation's
@@ -21,7 +21,6 @@ uses:
 from __future__ import annotations
 
 import ast
-import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -33,12 +32,10 @@ from .docstring import Function, Unsafe, clean, opening, parse_function, with_do
 from .engine import Engine, engine_for, new_seed
 from .options import Options
 from .render import printable
-from .types import Candidate, CodexError, Progress, Result, SamplingParams, Task
+from .types import CodexError, Progress, Task
 
 # Between the code and the restated signature whose docstring the model writes.
 MARKER = "# The same function, with a docstring that says what it does:\n"
-EXPLAIN_TOKENS = 32  # a one-line summary is rarely longer
-EXPLAIN_CHARS = 160
 
 ProgressFn = Callable[[Progress], None]
 
@@ -310,62 +307,3 @@ def review_scores(engine: Engine, task: Task | str, bodies: Sequence[str],
     back = backward_logprobs(engine, task, bodies)
     return [f + b if math.isfinite(f) and math.isfinite(b) else float("-inf")
             for f, b in zip(forward, back, strict=True)]
-
-
-# -- what each candidate does ---------------------------------------------------------------
-
-
-def explain(engine: Engine, task: Task, bodies: Sequence[str],
-            max_tokens: int = EXPLAIN_TOKENS) -> list[str]:
-    """A one-line summary of what each body does, written by the model from the code
-    alone (the user's docstring is not in the prompt); greedy, all in one batch."""
-    parts = task_parts(task)
-    unique = list(dict.fromkeys(bodies))
-    if not unique:
-        return []
-    suffixes = [reverse_prompt(b, parts.signature, parts.indent) for b in unique]
-    texts = _complete_each(engine, parts.head, suffixes, max_tokens)
-    lines = {b: summary_of(t) for b, t in zip(unique, texts, strict=True)}
-    return [lines[b] for b in bodies]
-
-
-def summary_of(text: str) -> str:
-    """The first line of a written docstring, tidied for one line of display."""
-    line = next((x.strip() for x in text.split("\n") if x.strip()), "")
-    line = line.split('"""')[0].strip()
-    if len(line) > EXPLAIN_CHARS:
-        line = line[: EXPLAIN_CHARS - 1].rstrip() + "…"
-    return printable(line)
-
-
-def _complete_each(engine: Engine, prompt: str, suffixes: Sequence[str], max_tokens: int
-                   ) -> list[str]:
-    """Greedy completions of ``prompt + suffix`` for each suffix: batched on llama.cpp,
-    one request each elsewhere."""
-    from .llama_engine import LlamaEngine
-
-    if isinstance(engine, LlamaEngine):
-        from .scoring import greedy_each
-
-        return greedy_each(engine, prompt, suffixes, max_tokens, first_line_end)
-    params = SamplingParams(n=1, temperature=0.0, max_tokens=max_tokens)
-    return [engine.sample(prompt + s, params, stop=first_line_end)[0].text for s in suffixes]
-
-
-def explained(engine: Engine, task: Task, candidates: Sequence[Candidate]
-              ) -> tuple[Candidate, ...]:
-    """The candidates, each with its one-line ``explanation`` (``explain``)."""
-    lines = explain(engine, task, [c.body for c in candidates])
-    return tuple(dataclasses.replace(c, explanation=line)
-                 for c, line in zip(candidates, lines, strict=True))
-
-
-def explain_result(cell: str, options: Options, result: Result, context: str = "") -> Result:
-    """``result`` with an explanation for each candidate (the widget's button)."""
-    from .prompt import parse_cell
-
-    with _interrupt.interruptible():
-        task = parse_cell(cell, context)
-        engine, _ = engine_for(options)
-        return dataclasses.replace(result,
-                                   candidates=explained(engine, task, result.candidates))

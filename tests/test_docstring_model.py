@@ -8,9 +8,10 @@ import pytest
 
 from codex_magic.cli import main
 from codex_magic.engine import get_engine
+from codex_magic.explain import explain
 from codex_magic.prompt import parse_cell
 from codex_magic.rank import rank
-from codex_magic.reverse import explain, review_scores
+from codex_magic.reverse import review_scores
 from codex_magic.types import Sample, Verdict
 
 pytestmark = pytest.mark.model

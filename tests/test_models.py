@@ -14,7 +14,8 @@ from codex_magic import engine as engine_module
 from codex_magic._limits import usable_cores
 from codex_magic.cli import build_parser, main
 from codex_magic.models import registry
-from codex_magic.options import Options, config_traits, options_from_args, schema
+from codex_magic.option_forms import config_traits, options_from_args, schema
+from codex_magic.options import Options
 from codex_magic.types import CodexError, SamplingParams
 from tests.model_server import ModelServer
 

@@ -18,7 +18,8 @@ import pytest
 
 from codex_magic import _interrupt, server_engine
 from codex_magic._openai_client import parse_url
-from codex_magic.options import Options, config_traits, schema
+from codex_magic.option_forms import config_traits, schema
+from codex_magic.options import Options
 from codex_magic.pipeline import solve
 from codex_magic.prompt import STOP_SEQUENCES, stop_index
 from codex_magic.server_engine import NO_LOGPROBS_NOTE, ServerEngine
