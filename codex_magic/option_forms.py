@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -118,3 +119,17 @@ def schema() -> list[dict[str, Any]]:
             "choices": list(spec.choices),
         })
     return out
+
+
+def markdown_table() -> str:
+    """The README's table of options, one row each: flags, default, meaning."""
+    rows = ["| option | default | meaning |", "|---|---|---|"]
+    for _, spec, default in specs():
+        value = spec.metavar or ("\\|".join(spec.choices) if spec.choices else "")
+        flags = "`" + "/".join(spec.flags) + (f" {value}" if value else "") + "`"
+        shown = "off" if spec.kind is bool else describe_default(spec, default) or "none"
+        # The default has its own column: drop it from the help, keep what follows it.
+        meaning = re.sub(r"\(default[^;)]*;\s*", "(", spec.help)
+        meaning = re.sub(r"\s*\(default[^)]*\)", "", meaning).replace("|", "\\|")
+        rows.append(f"| {flags} | {shown} | {meaning} |")
+    return "\n".join(rows) + "\n"

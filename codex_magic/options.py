@@ -132,7 +132,8 @@ class Options:
                            help="have the model say in one line what each candidate does, "
                                 "from its code alone")
     timings: bool = option(False, "--timings", kind=bool,
-                           help="show where the time went (load, prefill, decode, tests)")
+                           help="show where the time went (load, prefill, decode, host sampling "
+                                "per step, tests, scoring, render)")
     grammar: str | None = option(None, "--grammar", kind=str, metavar="FILE", config=False,
                                  from_file=True,
                                  help="constrain the candidates to a GBNF grammar "
