@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ._llama_lib import add_sampling
 from .types import SamplingParams
 
 _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
@@ -99,16 +100,7 @@ def chain(ll: Any, p: SamplingParams, seed: int) -> Any:
     """One sequence's chain: log-softmax, then greedy or top-k, top-p, temperature, draw."""
     c = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
     ll.llama_sampler_chain_add(c, _log_softmax_stage(ll))
-    if p.temperature <= 0:
-        ll.llama_sampler_chain_add(c, ll.llama_sampler_init_greedy())
-        return c
-    if p.top_k > 0:
-        ll.llama_sampler_chain_add(c, ll.llama_sampler_init_top_k(p.top_k))
-    if p.top_p < 1.0:
-        ll.llama_sampler_chain_add(c, ll.llama_sampler_init_top_p(p.top_p, 1))
-    ll.llama_sampler_chain_add(c, ll.llama_sampler_init_temp(p.temperature))
-    ll.llama_sampler_chain_add(c, ll.llama_sampler_init_dist(seed))
-    return c
+    return add_sampling(ll, c, p.temperature, p.top_p, p.top_k, seed)
 
 
 def picked(ll: Any, ctx: Any, row: int, temperature: float) -> tuple[int, float]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _interrupt
 from ._limits import Need, thread_reserve
-from ._llama_lib import callback, clear_log, last_log_error
+from ._llama_lib import add_sampling, callback, clear_log, last_log_error
 from .types import CodexError, SamplingParams
 
 if TYPE_CHECKING:
@@ -155,16 +155,7 @@ class Context:
                 why = last_log_error()
                 raise CodexError(f"invalid grammar{': ' + why if why else ''}")
             ll.llama_sampler_chain_add(chain, g)
-        if p.temperature <= 0.0:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
-            return chain
-        if p.top_k > 0:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(p.top_k))
-        if p.top_p < 1.0:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(p.top_p, 1))
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(p.temperature))
-        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(seed))
-        return chain
+        return add_sampling(ll, chain, p.temperature, p.top_p, p.top_k, seed)
 
     def sample_chain(self, chain: Any, row: int) -> int:
         return int(self._ll.llama_sampler_sample(chain, self.ctx, row))

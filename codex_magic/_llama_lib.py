@@ -89,3 +89,19 @@ def _abort_requested(user_data: Any) -> bool:
         return _interrupt.requested()
     except BaseException:
         return True
+
+
+def add_sampling(ll: Any, chain: Any, temperature: float, top_p: float, top_k: int,
+                 seed: int) -> Any:
+    """Append greedy, or top-k, top-p, temperature and the seeded draw, to a sampler
+    chain (the order of llama.cpp's own default chain); return the chain."""
+    if temperature <= 0.0:
+        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
+        return chain
+    if top_k > 0:
+        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(top_k))
+    if top_p < 1.0:
+        ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(top_p, 1))
+    ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(temperature))
+    ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(seed))
+    return chain

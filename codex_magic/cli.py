@@ -43,39 +43,33 @@ def _read(path: str, what: str) -> str:
 
 def cmd_solve(args: argparse.Namespace) -> int:
     from .pipeline import solve
-    from .render import format_timings, render_text
+    from .render import render_text
 
-    options = options_from_args(args)
-    cell = _read(args.file, "prompt file")
-    progress = None
-    if not args.json and not args.quiet and sys.stderr.isatty():
-        progress = _terminal_progress()
-    result = solve(cell, options, progress=progress)
-    if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print(render_text(result))
-        if options.timings:
-            print(format_timings(result.timings))
-    return 0
+    return _run(args, "prompt file", solve, render_text)
 
 
 def cmd_docstring(args: argparse.Namespace) -> int:
-    from .render import format_timings
     from .reverse import write_docstrings
 
+    return _run(args, "file", write_docstrings, lambda result: result.to_text())
+
+
+def _run(args: argparse.Namespace, what: str, run: Any, as_text: Any) -> int:
+    """``solve`` and ``docstring``: read the file, run with progress on a terminal, print
+    the result as JSON or text."""
+    from .render import format_timings
+
     options = options_from_args(args)
-    cell = _read(args.file, "file")
+    cell = _read(args.file, what)
     progress = None
     if not args.json and not args.quiet and sys.stderr.isatty():
         progress = _terminal_progress()
-    result = write_docstrings(cell, options, progress=progress)
+    result = run(cell, options, progress=progress)
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(result.to_text())
+        print(as_text(result))
         if options.timings:
             print(format_timings(result.timings))
     return 0
@@ -217,7 +211,7 @@ def _demo_notebook() -> Path:
     packaged = Path(__file__).with_name("demo.ipynb")
     if packaged.is_file():
         return packaged
-    return Path(__file__).resolve().parent.parent / "binder" / "demo.ipynb"
+    return Path(__file__).resolve().parent.parent / "binder" / "01-quick-start.ipynb"
 
 
 def build_parser() -> argparse.ArgumentParser:

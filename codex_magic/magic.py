@@ -9,16 +9,13 @@ changes.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from IPython.display import display
 from traitlets import Bool
 
-from . import _interrupt
 from .option_forms import config_traits, decorate_with_arguments, options_from_args
 from .options import Options
 from .types import CodexError
@@ -67,17 +64,8 @@ class CodexMagics(_Settings):  # type: ignore[misc]
         imports and helpers before it). The ranked result is also in ``_codex``
         (``_codex.best.code`` is the top candidate's full function).
         """
-        try:
-            args = parse_argstring(self.codex, line)
-        except UsageError as e:
-            raise UsageError(f"codex: {e}".replace("\n", " ")) from None
-        if args.output is not None and not args.output.isidentifier():
-            raise UsageError(f"codex: -o needs a variable name, got {args.output!r}")
-        try:
-            options = options_from_args(args, self.defaults())
-        except CodexError as e:
-            raise UsageError(f"codex: {e}") from None
-        self._run(cell, options, args.output)
+        options, output = self._parse("codex", self.codex, line)
+        self._run(cell, options, output)
 
     @_with_docstring_arguments
     @cell_magic
@@ -92,17 +80,22 @@ class CodexMagics(_Settings):  # type: ignore[misc]
         """
         from ._docmagic import run
 
+        options, output = self._parse("docstring", self.docstring, line)
+        run(self.shell, cell, options, output, self.show_traceback)
+
+    def _parse(self, label: str, magic: Any, line: str) -> tuple[Options, str | None]:
+        """The magic line's options over the %config defaults, and its -o name; a bad
+        line is one ``UsageError: <label>: ...``."""
         try:
-            args = parse_argstring(self.docstring, line)
+            args = parse_argstring(magic, line)
         except UsageError as e:
-            raise UsageError(f"docstring: {e}".replace("\n", " ")) from None
+            raise UsageError(f"{label}: {e}".replace("\n", " ")) from None
         if args.output is not None and not args.output.isidentifier():
-            raise UsageError(f"docstring: -o needs a variable name, got {args.output!r}")
+            raise UsageError(f"{label}: -o needs a variable name, got {args.output!r}")
         try:
-            options = options_from_args(args, self.defaults())
+            return options_from_args(args, self.defaults()), args.output
         except CodexError as e:
-            raise UsageError(f"docstring: {e}") from None
-        run(self.shell, cell, options, args.output, self.show_traceback)
+            raise UsageError(f"{label}: {e}") from None
 
     @magic_arguments()
     @argument("action", nargs="?", choices=("list", "pull", "verify", "path"), default="list",
@@ -153,54 +146,23 @@ class CodexMagics(_Settings):  # type: ignore[misc]
             print(models_table(list_models()))
 
     def _run(self, cell: str, options: Options, output: str | None) -> None:
+        from ._magic_run import run_shown
         from .pipeline import solve
         from .prompt import parse_cell
-        from .render import format_timings
         from .widget import CodexWidget
 
         shell = self.shell
         assert shell is not None
-        widget = None
-        try:
-            name = parse_cell(cell).function_name  # a bad cell fails before any widget
+
+        def start() -> tuple[Any, Any]:
+            name = parse_cell(cell).function_name
             context = kernel_context(shell, name) if options.context else ""
             widget = CodexWidget()
             widget.enable_explain(_explainer(shell, cell, options, context, output))
-            handle = display(widget, display_id=True)
-            with _interrupt.interruptible():
-                result = solve(cell, options, context=context, progress=widget.on_progress)
-                _interrupt.phase("render")
-                t = time.perf_counter()
-                widget.show_result(result)
-            result.timings["render"] = time.perf_counter() - t
-            if handle is not None:
-                handle.update(widget)  # refresh the static HTML/text saved in the notebook
-            shell.user_ns["_codex"] = result
-            if output:
-                shell.user_ns[output] = result
-            if options.timings:
-                print(format_timings(result.timings))
-        except CodexError as e:
-            if widget is not None:
-                widget.show_error(str(e))
-            if self.show_traceback:
-                raise
-            raise UsageError(f"codex: {e}") from None
-        except KeyboardInterrupt:
-            if widget is not None:
-                widget.show_error("interrupted")
-            raise UsageError("codex: interrupted; nothing was changed, run the cell again "
-                             "when you want") from None
-        except Exception as e:
-            if widget is not None:
-                widget.show_error(f"{type(e).__name__}: {e}")
-            if self.show_traceback:
-                raise
-            msg = str(e).splitlines()[0] if str(e) else ""
-            raise UsageError(
-                f"codex: internal error {type(e).__name__}: {msg} "
-                "(%config CodexMagics.show_traceback = True shows the traceback)"
-            ) from None
+            return widget, lambda progress: solve(cell, options, context=context,
+                                                  progress=progress)
+
+        run_shown(shell, "codex", start, "_codex", output, options.timings, self.show_traceback)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -39,25 +39,8 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
     timings: dict[str, float] = {}
     task = prompt_mod.parse_cell(cell, context)
 
-    t0 = time.perf_counter()
-    defaults = None
-    if engine is None:
-        report(Progress("loading"))
-        _interrupt.phase("resolve")
-        engine, defaults = engine_for(options)
-    timings["load"] = engine.load_s
-    timings["resolve"] = time.perf_counter() - t0 - timings["load"]
-
-    params = options.sampling(options.seed if options.seed is not None else new_seed(), defaults)
-    n, last = params.n, [0.0]
-
-    def on_tokens(tokens: int, finished: int) -> None:
-        now = time.perf_counter()
-        if now - last[0] >= 0.1 or finished == n:
-            last[0] = now
-            report(Progress("sampling", finished, n, tokens))
-
-    report(Progress("sampling", 0, n, 0))
+    engine, params, on_tokens = start(options, engine, report, timings)
+    n = params.n
     checker = Checker(task, options, report)
     try:
         # Each candidate's doctests start as soon as its sequence ends.
@@ -109,6 +92,31 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
         timings=timings,
         notes=tuple(stats.notes) + _sandbox_notes(checker.runs),
     )
+
+
+def start(options: Options, engine: Engine | None, report: ProgressFn,
+          timings: dict[str, float]) -> tuple[Engine, SamplingParams, TokenProgress]:
+    """What every run does first: the engine (loaded once per kernel), the sampling
+    parameters (the model's temperature defaults, a seed), a throttled token progress."""
+    t0 = time.perf_counter()
+    defaults = None
+    if engine is None:
+        report(Progress("loading"))
+        _interrupt.phase("resolve")
+        engine, defaults = engine_for(options)
+    timings["load"] = engine.load_s
+    timings["resolve"] = time.perf_counter() - t0 - timings["load"]
+    params = options.sampling(options.seed if options.seed is not None else new_seed(), defaults)
+    n, last = params.n, [0.0]
+
+    def on_tokens(tokens: int, finished: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= 0.1 or finished == n:
+            last[0] = now
+            report(Progress("sampling", finished, n, tokens))
+
+    report(Progress("sampling", 0, n, 0))
+    return engine, params, on_tokens
 
 
 def draw(engine: Engine, prompt: str, params: SamplingParams,

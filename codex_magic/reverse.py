@@ -29,7 +29,7 @@ from typing import Any
 
 from . import _interrupt
 from .docstring import Function, Unsafe, clean, opening, parse_function, with_docstring
-from .engine import Engine, engine_for, new_seed
+from .engine import Engine
 from .options import Options
 from .render import printable
 from .types import CodexError, Progress, Task
@@ -149,25 +149,9 @@ def _write(cell: str, options: Options, engine: Engine | None, report: ProgressF
            ) -> DocResult:
     fn = parse_function(cell)
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    defaults = None
-    if engine is None:
-        report(Progress("loading"))
-        engine, defaults = engine_for(options)
-    timings["load"] = engine.load_s
-    timings["resolve"] = time.perf_counter() - t0 - timings["load"]
+    from .pipeline import start
 
-    params = options.sampling(options.seed if options.seed is not None else new_seed(),
-                              defaults)
-    n, last = params.n, [0.0]
-
-    def on_tokens(tokens: int, finished: int) -> None:
-        now = time.perf_counter()
-        if now - last[0] >= 0.1 or finished == n:
-            last[0] = now
-            report(Progress("sampling", finished, n, tokens))
-
-    report(Progress("sampling", 0, n, 0))
+    engine, params, on_tokens = start(options, engine, report, timings)
     prompt = reverse_prompt(fn.source[: fn.end], fn.signature, fn.indent)
     samples = engine.sample(prompt, params, stop=docstring_end, on_progress=on_tokens)
     stats = engine.stats
@@ -213,7 +197,7 @@ def _write(cell: str, options: Options, engine: Engine | None, report: ProgressF
             finish_reason=samples[rep].finish_reason))
     report(Progress("done", len(candidates), len(candidates), 0))
     return DocResult(function=fn.name, candidates=tuple(candidates), refused=tuple(refused),
-                     n_samples=n, model=engine.name, temperature=params.temperature,
+                     n_samples=params.n, model=engine.name, temperature=params.temperature,
                      seed=params.seed, timings=timings)
 
 

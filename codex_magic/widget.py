@@ -27,9 +27,18 @@ def candidate_state(c: Candidate) -> dict[str, Any]:
     return candidate_json(c) | {"html": highlight(c.code)}
 
 
-class CodexWidget(anywidget.AnyWidget):
-    _esm = _STATIC / "widget.js"
+def esm(name: str) -> str:
+    """A widget's front end: the shared helpers (static/common.js), then its own file."""
+    return (_STATIC / "common.js").read_text(encoding="utf-8") + "\n" + \
+        (_STATIC / name).read_text(encoding="utf-8")
+
+
+class RunWidget(anywidget.AnyWidget):
+    """What the %%codex and %%docstring widgets share: a run's progress, its candidates,
+    its error, and the static HTML and text a notebook keeps when widgets cannot render."""
+
     _css = _STATIC / "widget.css"
+    label = "codex"  # what the fallback text starts with
 
     phase = traitlets.Unicode("loading").tag(sync=True)
     done = traitlets.Int(0).tag(sync=True)
@@ -38,6 +47,47 @@ class CodexWidget(anywidget.AnyWidget):
     candidates: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
     summary = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+
+    def on_progress(self, p: Progress) -> None:
+        with self.hold_sync():
+            self.phase, self.done, self.total, self.tokens = p.phase, p.done, p.total, p.tokens
+
+    def show_error(self, message: str) -> None:
+        with self.hold_sync():
+            self.error = message
+            self.phase = "error"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/plain"] = self.as_text()
+            data["text/html"] = self.as_html()
+        return bundle
+
+    def as_text(self) -> str:
+        if self.phase == "error":
+            return f"{self.label}: {self.error}"
+        text = self.result_text()
+        return text if text is not None else f"{self.label}: {self.phase}…"
+
+    def as_html(self) -> str:
+        if self.phase == "error":
+            return (f"<div class='codex-static'><b>{self.label}:</b> "
+                    f"{html.escape(self.error)}</div>")
+        page = self.result_html()
+        return page if page is not None else \
+            f"<div class='codex-static'>{self.label}: {html.escape(self.phase)}…</div>"
+
+    def result_text(self) -> str | None:  # the finished result as text, None before
+        raise NotImplementedError
+
+    def result_html(self) -> str | None:
+        raise NotImplementedError
+
+
+class CodexWidget(RunWidget):
+    _esm = esm("widget.js")
     # "What does each do?": offered when the kernel can answer; "running" while it does.
     can_explain = traitlets.Bool(False).tag(sync=True)
     explaining = traitlets.Unicode("").tag(sync=True)
@@ -70,10 +120,6 @@ class CodexWidget(anywidget.AnyWidget):
 
     # -- updates from the pipeline ------------------------------------------------------
 
-    def on_progress(self, p: Progress) -> None:
-        with self.hold_sync():
-            self.phase, self.done, self.total, self.tokens = p.phase, p.done, p.total, p.tokens
-
     def show_result(self, result: Result) -> None:
         self.result = result
         with self.hold_sync():
@@ -81,37 +127,14 @@ class CodexWidget(anywidget.AnyWidget):
             self.summary = summary_line(result)
             self.phase = "done"
 
-    def show_error(self, message: str) -> None:
-        with self.hold_sync():
-            self.error = message
-            self.phase = "error"
-
     @property
     def best(self) -> Candidate:
         if self.result is None:
             raise AttributeError("no result yet")
         return self.result.best
 
-    # -- static fallbacks ---------------------------------------------------------------
+    def result_text(self) -> str | None:
+        return None if self.result is None else render_text(self.result)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        if isinstance(data, dict):
-            data["text/plain"] = self.as_text()
-            data["text/html"] = self.as_html()
-        return bundle
-
-    def as_text(self) -> str:
-        if self.phase == "error":
-            return f"codex: {self.error}"
-        if self.result is None:
-            return f"codex: {self.phase}…"
-        return render_text(self.result)
-
-    def as_html(self) -> str:
-        if self.phase == "error":
-            return f"<div class='codex-static'><b>codex:</b> {html.escape(self.error)}</div>"
-        if self.result is None:
-            return f"<div class='codex-static'>codex: {html.escape(self.phase)}…</div>"
-        return render_html(self.result)
+    def result_html(self) -> str | None:
+        return None if self.result is None else render_html(self.result)

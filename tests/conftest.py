@@ -56,3 +56,22 @@ def llama_server(default_model, tmp_path_factory):
     server = start(default_model, tmp_path_factory.mktemp("llama-server") / "server.log")
     yield server.url
     server.stop()
+
+
+def _sandbox_modes() -> tuple[str, ...]:
+    from tests.sandbox_host import MODES
+
+    return MODES
+
+
+@pytest.fixture(params=_sandbox_modes())
+def mode(request, monkeypatch):
+    """Each sandbox mode in turn, forced with CODEX_MAGIC_SANDBOX; skipped (with the
+    reason) where this machine cannot give it."""
+    from tests.sandbox_host import mode_skip_reason
+
+    reason = mode_skip_reason(request.param)
+    if reason:
+        pytest.skip(reason)
+    monkeypatch.setenv("CODEX_MAGIC_SANDBOX", request.param)
+    return request.param

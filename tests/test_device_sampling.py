@@ -10,7 +10,7 @@ import pytest
 from codex_magic import _device_sampling
 from codex_magic.llama_engine import LlamaEngine
 from codex_magic.types import SamplingParams
-from tests.test_engine import PROMPT
+from tests.test_engine import PROMPT, assert_true_logprobs
 
 
 @pytest.fixture
@@ -29,8 +29,6 @@ def test_the_feature_is_detected_and_off_on_a_cpu_build(tiny_engine, monkeypatch
 
 
 def test_log_probs_are_exact_and_seeds_reproduce(tiny_model, on_device):
-    from llama_cpp import Llama
-
     engine = LlamaEngine(tiny_model)
     try:
         params = SamplingParams(n=3, temperature=0.9, top_k=40, top_p=0.95, max_tokens=8, seed=5)
@@ -38,17 +36,7 @@ def test_log_probs_are_exact_and_seeds_reproduce(tiny_model, on_device):
         again = engine.sample(PROMPT, params)
         assert [o.text for o in out] == [o.text for o in again]
         assert [o.seed for o in out] == [5, 6, 7]
-        ref = Llama(str(tiny_model), n_ctx=512, logits_all=True, verbose=False, n_threads=2)
-        prompt_ids = engine.tokenize(PROMPT)
-        for o in out:
-            ids = prompt_ids + list(o.token_ids)
-            ref.reset()
-            ref.eval(ids)
-            logits = np.array(ref.scores[: len(ids)], dtype=np.float64)
-            logsm = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-            for j, lp in enumerate(o.token_logprobs):
-                assert lp == pytest.approx(logsm[len(prompt_ids) - 1 + j][ids[len(prompt_ids) + j]],
-                                           abs=2e-3)
+        assert_true_logprobs(tiny_model, engine, PROMPT, out)
     finally:
         engine.close()
 

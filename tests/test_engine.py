@@ -39,15 +39,14 @@ def test_seeds_make_samples_reproducible(tiny_engine):
     assert [x.seed for x in a] == [7, 8, 9, 10]
 
 
-def test_logprobs_are_true_log_probabilities(tiny_model, tiny_engine):
-    """Check each sampled token's log-prob against an independent full forward pass."""
+def assert_true_logprobs(model, engine, prompt, samples, tol=2e-3):
+    """Each sampled token's log-prob equals an independent full forward pass's
+    (llama-cpp-python's Llama with logits_all), to ``tol``."""
     from llama_cpp import Llama
 
-    out = draw(tiny_engine, PROMPT, n=3, temperature=1.0, top_k=0, top_p=1.0,
-                             max_tokens=8, seed=3)
-    ref = Llama(str(tiny_model), n_ctx=512, logits_all=True, verbose=False, n_threads=2)
-    prompt_ids = tiny_engine.tokenize(PROMPT)
-    for o in out:
+    ref = Llama(str(model), n_ctx=512, logits_all=True, verbose=False, n_threads=2)
+    prompt_ids = engine.tokenize(prompt)
+    for o in samples:
         assert len(o.token_ids) == len(o.token_logprobs)
         ids = prompt_ids + list(o.token_ids)
         ref.reset()
@@ -57,8 +56,14 @@ def test_logprobs_are_true_log_probabilities(tiny_model, tiny_engine):
         for j, lp in enumerate(o.token_logprobs):
             row = logsm[len(prompt_ids) - 1 + j]
             assert abs(np.exp(row).sum() - 1.0) < 1e-6
-            assert lp == pytest.approx(row[ids[len(prompt_ids) + j]], abs=2e-3)
+            assert lp == pytest.approx(row[ids[len(prompt_ids) + j]], abs=tol)
             assert lp <= 0.0
+
+
+def test_logprobs_are_true_log_probabilities(tiny_model, tiny_engine):
+    out = draw(tiny_engine, PROMPT, n=3, temperature=1.0, top_k=0, top_p=1.0, max_tokens=8,
+               seed=3)
+    assert_true_logprobs(tiny_model, tiny_engine, PROMPT, out)
 
 
 def test_greedy_gives_identical_candidates(tiny_engine):

@@ -15,10 +15,8 @@ from tests.sandbox_corpus import ORIGINAL, SPAWN, corpus
 from tests.sandbox_host import (
     KEY_PAYLOAD,
     MARK,
-    MODES,
     Host,
     forks_allowed,
-    mode_skip_reason,
     procs_with,
     rss_bytes,
 )
@@ -54,15 +52,6 @@ def host():
 @pytest.fixture(autouse=True)
 def _secret(monkeypatch):
     monkeypatch.setenv("CODEX_SECRET", "hunter2")
-
-
-@pytest.fixture(params=MODES)
-def mode(request, monkeypatch):
-    reason = mode_skip_reason(request.param)
-    if reason:
-        pytest.skip(reason)
-    monkeypatch.setenv("CODEX_MAGIC_SANDBOX", request.param)
-    return request.param
 
 
 @pytest.mark.parametrize("kind", CORPUS, ids=[k.name for k in CORPUS])

@@ -18,20 +18,11 @@ from codex_magic._confine import cgroup, kernel, seccomp
 from codex_magic.prompt import build_program, parse_cell
 from codex_magic.sandbox import Limits, run_doctests
 from codex_magic.types import CodexError
-from tests.sandbox_host import KEY_PAYLOAD, MODES, Host, forks_allowed, mode_skip_reason
+from tests.sandbox_host import KEY_PAYLOAD, Host, forks_allowed, mode_skip_reason
 
 TASK = parse_cell('def f(x):\n    """D.\n\n    >>> f(1)\n    2\n    """\n')
 TIMEOUT = 3.0
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(params=MODES)
-def mode(request, monkeypatch):
-    reason = mode_skip_reason(request.param)
-    if reason:
-        pytest.skip(reason)
-    monkeypatch.setenv("CODEX_MAGIC_SANDBOX", request.param)
-    return request.param
 
 
 def got(body: str, limits: Limits | None = None) -> str:

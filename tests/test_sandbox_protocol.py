@@ -8,21 +8,12 @@ import pytest
 
 from codex_magic.prompt import build_program, parse_cell
 from codex_magic.sandbox import run_candidates, run_doctests, run_tests
-from tests.sandbox_host import MODES, Host, mode_skip_reason, rss_bytes, sandbox_processes
+from tests.sandbox_host import Host, rss_bytes, sandbox_processes
 
 TASK = parse_cell('def f(x):\n    """D.\n\n    >>> f(1)\n    2\n    >>> f(21)\n    42\n    """\n')
 TIMEOUT = 3.0
 SPRAY = ("    import os\n    for fd in range(3, 1024):\n        try:\n"
          "            os.write(fd, LINE)\n        except OSError:\n            pass\n")
-
-
-@pytest.fixture(params=MODES)
-def mode(request, monkeypatch):
-    reason = mode_skip_reason(request.param)
-    if reason:
-        pytest.skip(reason)
-    monkeypatch.setenv("CODEX_MAGIC_SANDBOX", request.param)
-    return request.param
 
 
 @pytest.fixture(scope="module")

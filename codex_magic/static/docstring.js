@@ -10,41 +10,6 @@ const PHASES = {
   scoring: "Scoring: how likely is your code after each docstring",
 };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "html") node.innerHTML = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c != null) node.append(c);
-  return node;
-}
-
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (e) {
-    const area = el("textarea", { "aria-hidden": "true" });
-    area.value = text;
-    area.style.position = "fixed";
-    area.style.opacity = "0";
-    document.body.append(area);
-    area.select();
-    let ok = false;
-    try { ok = document.execCommand("copy"); } catch (e2) { ok = false; }
-    area.remove();
-    return ok;
-  }
-}
-
-function ask(root, event, code) {
-  const detail = { code, handled: false };
-  root.dispatchEvent(new CustomEvent(event, { bubbles: true, composed: true, detail }));
-  return detail.handled === true;
-}
-
 function card(c, root, setStatus) {
   const canInsert = document.body.dataset.codexMagicInsert === "1";
   const canReplace = document.body.dataset.codexMagicReplace === "1";
@@ -91,40 +56,17 @@ function card(c, root, setStatus) {
 }
 
 function render({ model, el: host }) {
-  const root = el("div", { class: "codex-widget codex-docstring-widget" });
-  const live = el("div", { class: "codex-status", role: "status", "aria-live": "polite" });
-  const head = el("div", { class: "codex-head" });
-  const list = el("div", { class: "codex-list", role: "list" });
-  root.append(head, list, live);
-  host.append(root);
-  const setStatus = (text) => { live.textContent = text; };
-
-  function draw() {
-    const phase = model.get("phase");
-    head.replaceChildren();
-    if (phase === "error") {
-      head.append(el("div", { class: "codex-error", role: "alert" }, `docstring: ${model.get("error")}`));
-    } else if (phase !== "done") {
-      const total = model.get("total"), done = model.get("done"), tokens = model.get("tokens");
-      let text = PHASES[phase] || phase;
-      if (phase === "sampling") text += ` — ${tokens} tokens, ${done}/${total} done`;
-      const bar = el("progress", { class: "codex-progress", max: String(Math.max(total, 1)), "aria-label": text });
-      if (total) bar.value = done;
-      head.append(el("div", { class: "codex-running" }, bar, el("span", {}, text)));
-    } else {
-      head.append(el("div", { class: "codex-summary" }, model.get("summary")));
-      for (const r of model.get("refused")) {
+  return mount(host, {
+    cls: "codex-widget codex-docstring-widget", label: "docstring", phases: PHASES, card,
+    counts: (phase, done, total, tokens) => (phase === "sampling" ? ` — ${tokens} tokens, ${done}/${total} done` : ""),
+    doneHead: (head, m) => {
+      for (const r of m.get("refused")) {
         head.append(el("div", { class: "codex-meta", title: "a docstring that could not go into your code safely is not shown" },
           `${r.count} refused: ${r.reason}`));
       }
-    }
-    list.replaceChildren(...model.get("candidates").map((c) => card(c, root, setStatus)));
-  }
-  for (const name of ["phase", "done", "total", "tokens", "candidates", "refused", "summary", "error"]) {
-    model.on(`change:${name}`, draw);
-  }
-  draw();
-  return () => root.remove();
+    },
+    watch: ["refused"],
+  })(model);
 }
 
 export default { render };

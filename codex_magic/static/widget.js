@@ -8,42 +8,6 @@ const PHASES = {
   testing: "Running doctests",
 };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "html") node.innerHTML = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c != null) node.append(c);
-  return node;
-}
-
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (e) {
-    const area = el("textarea", { "aria-hidden": "true" });
-    area.value = text;
-    area.style.position = "fixed";
-    area.style.opacity = "0";
-    document.body.append(area);
-    area.select();
-    let ok = false;
-    try { ok = document.execCommand("copy"); } catch (e2) { ok = false; }
-    area.remove();
-    return ok;
-  }
-}
-
-function insertBelow(root, code) {
-  const detail = { code, handled: false };
-  root.dispatchEvent(new CustomEvent("codex-magic:insert", { bubbles: true, composed: true, detail }));
-  return detail.handled === true;
-}
-
 // The badge's text, kind (pass, fail, none) and tooltip come from Python (render.badge).
 function badge(c) {
   const b = c.badge;
@@ -94,7 +58,7 @@ function card(c, root, setStatus) {
     title: hasLab ? "Insert as a new cell below" : "Copies the code: cell insertion needs the codex-magic JupyterLab extension",
   }, hasLab ? "Insert" : "Insert (copy)");
   insertBtn.addEventListener("click", async () => {
-    if (insertBelow(root, c.code)) { setStatus(`Candidate ${c.rank} inserted below.`); return; }
+    if (ask(root, "codex-magic:insert", c.code)) { setStatus(`Candidate ${c.rank} inserted below.`); return; }
     const ok = await copyText(c.code);
     setStatus(ok ? `Copied candidate ${c.rank}: this front end cannot insert cells (the codex-magic JupyterLab extension is not active), paste it into a new cell.`
                  : "Could not insert or copy: select the code and copy it by hand.");
@@ -121,43 +85,21 @@ function card(c, root, setStatus) {
 }
 
 function render({ model, el: host }) {
-  const root = el("div", { class: "codex-widget" });
-  const live = el("div", { class: "codex-status", role: "status", "aria-live": "polite" });
-  const head = el("div", { class: "codex-head" });
-  const list = el("div", { class: "codex-list", role: "list" });
-  root.append(head, list, live);
-  host.append(root);
-  const setStatus = (text) => { live.textContent = text; };
-
-  function draw() {
-    const phase = model.get("phase");
-    head.replaceChildren();
-    if (phase === "error") {
-      head.append(el("div", { class: "codex-error", role: "alert" }, `codex: ${model.get("error")}`));
-    } else if (phase !== "done") {
-      const total = model.get("total"), done = model.get("done"), tokens = model.get("tokens");
-      let text = PHASES[phase] || phase;
-      if (phase === "sampling") text += ` — ${tokens} tokens, ${done}/${total} candidates done`;
-      if (phase === "testing") text += ` — ${done}/${total} candidates`;
-      const bar = el("progress", { class: "codex-progress", max: String(Math.max(total, 1)), "aria-label": text });
-      if (total) bar.value = done;
-      head.append(el("div", { class: "codex-running" }, bar, el("span", {}, text)));
-    } else {
-      head.append(el("div", { class: "codex-summary" }, model.get("summary")));
-      const cands = model.get("candidates");
-      if (model.get("can_explain") && cands.length && !cands.every((c) => c.explanation)) {
-        head.append(explainButton(model));
+  return mount(host, {
+    cls: "codex-widget", label: "codex", phases: PHASES, card,
+    counts: (phase, done, total, tokens) => (
+      phase === "sampling" ? ` — ${tokens} tokens, ${done}/${total} candidates done`
+        : phase === "testing" ? ` — ${done}/${total} candidates` : ""),
+    doneHead: (head, m) => {
+      const cands = m.get("candidates");
+      if (m.get("can_explain") && cands.length && !cands.every((c) => c.explanation)) {
+        head.append(explainButton(m));
       }
-      const note = model.get("explaining");
+      const note = m.get("explaining");
       if (note && note !== "running") head.append(el("div", { class: "codex-meta" }, note));
-    }
-    list.replaceChildren(...model.get("candidates").map((c) => card(c, root, setStatus)));
-  }
-  for (const name of ["phase", "done", "total", "tokens", "candidates", "summary", "error", "can_explain", "explaining"]) {
-    model.on(`change:${name}`, draw);
-  }
-  draw();
-  return () => root.remove();
+    },
+    watch: ["can_explain", "explaining"],
+  })(model);
 }
 
 export default { render };
