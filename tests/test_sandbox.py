@@ -101,7 +101,11 @@ def test_secret_never_reaches_the_candidate():
 def test_expected_outputs_are_not_in_the_candidates_process():
     body = ("    import gc, sys\n"
             "    texts = [o for o in gc.get_objects() if isinstance(o, str)]\n"
-            "    return any('42' in t for t in texts) or '42' in open(sys.argv[0]).read()\n")
+            "    try:\n"
+            "        mine = open(sys.argv[0]).read()\n"
+            "    except OSError:  # covered (a checkout under /tmp or /home)\n"
+            "        mine = ''\n"
+            "    return any('42' in t for t in texts) or '42' in mine\n")
     v = run_doctests(program(body), TASK.doctests, TIMEOUT)
     assert [f.got for f in v.failures] == ["False\n", "False\n"]
 

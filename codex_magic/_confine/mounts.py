@@ -88,6 +88,9 @@ def python_paths():
     """The directories this Python needs: its installation and everything on sys.path."""
     keep = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}
     keep |= {os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)}
+    # The interpreter as it was started (a venv reached through a symlink, say): a
+    # candidate that starts sys.executable must find it where it was.
+    keep.add(os.path.dirname(os.path.abspath(sys.executable)))
     return sorted(keep)
 
 
