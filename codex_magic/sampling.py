@@ -107,19 +107,41 @@ class Rows:
                 f.result()
 
     def _pass(self, a: int, b: int, out: np.ndarray) -> None:
-        """Rows a..b: group maxima, row maxima, log-sum-exp."""
+        """Rows a..b: group maxima, row maxima, log-sum-exp, in one pass over memory.
+
+        The rows are read a few strided-group slices at a time: each slice's maxima
+        and exp-sum are taken while it is still in the cache.
+        """
         x = self.x[a:b]
-        if self.gmax is not None:
-            head = self.n_groups * GROUP
-            g = self.gmax[a:b]
-            np.max(x[:, :head].reshape(b - a, GROUP, self.n_groups), axis=1, out=g)
-            m = g.max(axis=1)
-            if head < x.shape[1]:
-                m = np.maximum(m, x[:, head:].max(axis=1))
-        else:
+        if self.gmax is None:
             m = x.max(axis=1)
+            self.max[a:b] = m
+            self.lse[a:b] = _logsumexp(x, m, out[a:b])
+            return
+        rows, ng, head = b - a, self.n_groups, self.n_groups * GROUP
+        total = np.zeros(rows, dtype=np.float64)
+        scratch = out[a, : SLICE * ng].reshape(SLICE, ng)
+        with np.errstate(over="ignore"):  # rows far from zero are redone below
+            for r in range(rows):
+                view = x[r, :head].reshape(GROUP, ng)
+                g = self.gmax[a + r]
+                view[:SLICE].max(axis=0, out=g)
+                for s0 in range(0, GROUP, SLICE):
+                    piece = view[s0:s0 + SLICE]  # contiguous, and small enough to stay cached
+                    if s0:
+                        np.maximum(g, piece.max(axis=0), out=g)
+                    np.exp(piece, out=scratch)
+                    total[r] += scratch.sum()
+            m = self.gmax[a:b].max(axis=1)
+            if head < x.shape[1]:
+                tail = x[:, head:]
+                m = np.maximum(m, tail.max(axis=1))
+                total += np.exp(tail).sum(axis=1)
         self.max[a:b] = m
-        self.lse[a:b] = _logsumexp(x, m, out[a:b])
+        safe = (m < 60.0) & (m > -20.0)  # see _logsumexp
+        self.lse[a:b] = np.log(total, where=safe, out=np.full(rows, np.nan))
+        for r in np.flatnonzero(~safe):
+            self.lse[a + r] = _logsumexp(x[r:r + 1], m[r:r + 1], out[a + r:a + r + 1])[0]
 
     def top_k(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k largest values of each row and their ids, largest first (ties: lower id)."""
@@ -162,12 +184,17 @@ def _logsumexp(x: np.ndarray, m: np.ndarray, out: np.ndarray) -> np.ndarray:
 # Below this many logits a step's passes run in the calling thread: a hand-off to
 # another thread costs tens of microseconds.
 PARALLEL_ABOVE = 1 << 20
+SLICE = 16  # strided-group slices read at a time: 256 kB of a 262k vocabulary's row
 _executor: ThreadPoolExecutor | None = None
+_cores: int | None = None
 
 
 def _split(n_rows: int, n_vocab: int) -> list[tuple[int, int]]:
     """Row ranges to work on in parallel: one per usable core, when worth it."""
-    workers = min(usable_cores(), n_rows)
+    global _cores
+    if _cores is None:  # read once: the cgroup files are not to be read every step
+        _cores = usable_cores()
+    workers = min(_cores, n_rows)
     if workers < 2 or n_rows * n_vocab < PARALLEL_ABOVE:
         return [(0, n_rows)]
     cuts = [n_rows * i // workers for i in range(workers + 1)]
@@ -177,7 +204,7 @@ def _split(n_rows: int, n_vocab: int) -> list[tuple[int, int]]:
 def _pool() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=usable_cores(),
+        _executor = ThreadPoolExecutor(max_workers=_cores or usable_cores(),
                                        thread_name_prefix="codex-rows")
     return _executor
 
