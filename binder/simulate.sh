@@ -36,7 +36,7 @@ STARTED=$SECONDS
 say() { printf '\n== %s\n' "$*"; }
 fail() { FAILS+=("$1"); printf 'FAIL: %s\n' "$1"; }
 clock() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
-mb() { awk -v b="$1" 'BEGIN { printf "%.0f MB", b / 1048576 }'; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.0f MiB", b / 1048576 }'; }
 
 finish() {
     local line
@@ -45,7 +45,8 @@ finish() {
     if ((${#FAILS[@]})); then
         line="binder simulation: FAILED (${#FAILS[@]}): $(IFS=';'; echo "${FAILS[*]}")"
     else
-        line="binder simulation: OK in $(clock $((SECONDS - STARTED))): ${NOTES[*]}"
+        line="binder simulation: OK in $(clock $((SECONDS - STARTED))): $(printf '%s; ' "${NOTES[@]}")"
+        line=${line%; }
     fi
     echo
     echo "$line"
@@ -100,7 +101,7 @@ make_cgroups() {
                 echo "$MEMORY" >"$mem/$name/memory.memsw.limit_in_bytes" 2>/dev/null
             CG_PROCS+=("$mem/$name/cgroup.procs")
             MEM_PEAK_FILE="$mem/$name/memory.max_usage_in_bytes"
-            LIMITS+=("memory 2 GB (cgroup v1)")
+            LIMITS+=("memory 2 GiB (cgroup v1)")
         fi
     fi
     if [ -n "$cpu" ] && [ -w "$cpu" ] && mkdir "$cpu/$name" 2>/dev/null; then
@@ -116,7 +117,7 @@ make_cgroups() {
         CG_DIRS+=("$v2/$name")
         echo "$MEMORY" >"$v2/$name/memory.max" 2>/dev/null && {
             MEM_PEAK_FILE="$v2/$name/memory.peak"
-            LIMITS+=("memory 2 GB (cgroup v2)")
+            LIMITS+=("memory 2 GiB (cgroup v2)")
         }
         [ ${#CG_PROCS[@]} -eq 0 ] && echo "100000 100000" >"$v2/$name/cpu.max" 2>/dev/null &&
             LIMITS+=("1 CPU (cgroup v2 cpu.max)")
@@ -171,7 +172,10 @@ if ((REUSE)) && [ -x "$ENV_DIR/bin/python3" ]; then
 else
 REUSE=0
 say "fresh Binder home and environment in $WORK (uid $NB_UID)"
-rm -rf "$WORK"
+if [ -e "$WORK" ]; then  # the last run's, deleted in the background (30,000 files)
+    old="$WORK.old.$$"
+    mv "$WORK" "$old" && (nice -n 19 rm -rf "$old" &) || rm -rf "$WORK"
+fi
 mkdir -p "$HOME_DIR" "$ENV_DIR" "$OUT"
 chmod 755 "$WORK" "$WORK/home" "$WORK/srv"
 # What a clone would hold: tracked files and new ones git does not ignore.
@@ -241,8 +245,16 @@ in_env jupyter labextension list 2>&1 | grep -E "codex-magic .*enabled.*OK" ||
     fail "JupyterLab does not list the codex-magic extension as enabled and OK"
 in_env jupyter server extension list 2>&1 | grep -A2 "codex_magic" | grep -q OK ||
     fail "the codex_magic server extension is not enabled"
-for leftover in labextension/node_modules labextension/lib codex_magic/labextension .yarn; do
-    [ ! -e "$HOME_DIR/$leftover" ] || fail "build leftover in the image: $leftover"
+for leftover in "$HOME_DIR"/{labextension/node_modules,labextension/lib,codex_magic/labextension,.yarn} \
+        "$ENV_DIR"/lib/python3*/site-packages/{lib,include}; do
+    [ ! -e "$leftover" ] || fail "build leftover in the image: $leftover"
+done
+# The notebooks are kept without outputs (what runs here are executed copies).
+for nb in "$ROOT"/binder/[0-9][0-9]-*.ipynb; do
+    "$PYTHON" -c 'import json, sys
+cells = json.load(open(sys.argv[1]))["cells"]
+sys.exit(any(c.get("outputs") or c.get("execution_count") for c in cells))' "$nb" ||
+        fail "$(basename "$nb") is kept with outputs: clear them"
 done
 # Everything installed is pinned in requirements.txt (postBuild installs only codex_magic).
 pod -- "$ENV_DIR/bin/pip" freeze --all >"$OUT/pip-freeze.txt" 2>/dev/null
@@ -304,7 +316,7 @@ from codex_magic._limits import cgroup_memory, usable_cores
 
 m = cgroup_memory()
 print(f"in the pod: codex_magic uses {usable_cores()} thread(s), sees a memory limit of "
-      f"{'none' if m is None else f'{m[0] / 2**30:.1f} GB'}, sandbox mode "
+      f"{'none' if m is None else f'{m[0] / 2**30:.1f} GiB'}, sandbox mode "
       f"{sandbox.describe()['mode']}")
 PY
 )
@@ -339,7 +351,7 @@ for nb in "$ROOT"/binder/[0-9][0-9]-*.ipynb; do
     times+=("${name%%-*} $((SECONDS - t))s")
 done
 NOTES+=("notebooks ${times[*]}")
-[ -n "$MEM_PEAK_FILE" ] && NOTES+=("memory peak $(mb "$peak_max") of 2048 MB")
+[ -n "$MEM_PEAK_FILE" ] && NOTES+=("memory peak $(mb "$peak_max") of 2048 MiB")
 
 # --- 6. JupyterLab in the pod, through a browser -------------------------------------------
 DEV_PY="$ROOT/.venv/bin/python"
