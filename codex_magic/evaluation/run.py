@@ -23,7 +23,7 @@ from ..engine import Engine
 from ..options import Options
 from ..pipeline import draw
 from ..types import CodexError, Sample, SamplingParams
-from .judge import DEFAULT_TIMEOUT, JudgedSample, _check_problem, judge
+from .judge import DEFAULT_TIMEOUT, JudgedSample, _check_problem, canonical_failures, judge
 from .metrics import GREEDY
 from .report import EvalReport, _tkey, summarize
 from .store import _check_settings, _read_done, _Run, _seed, _write_rows
@@ -107,8 +107,12 @@ def evaluate_problems(
     concurrency = concurrency or (8 if server else 1)
     with _interrupt.interruptible():  # a plain SIGINT would be lost in llama.cpp's callbacks
         engine, model_name, settings = _engine(model, threads, server, concurrency)
+    from .. import repetition
+    from .store import SEEDING
+
     settings |= {"n": n, "max_tokens": max_tokens, "top_p": top_p, "top_k": top_k,
-                 "seed": seed, "timeout": timeout}
+                 "seed": seed, "seeding": SEEDING, "repetition_stop": repetition.ENABLED,
+                 "timeout": timeout}
 
     runs = [_Run(_tkey(t), t, n) for t in temps]
     if greedy:
@@ -123,6 +127,8 @@ def evaluate_problems(
             done[r.label] = _read_done(out_dir / r.filename, r.n)
 
     todo = [(r, p) for r in runs for p in problems if p["task_id"] not in done[r.label]]
+    # Prompts whose examples their own canonical solution fails (HumanEval ships one).
+    canonical = canonical_failures(problems, timeout)
     timings = {"load": time.perf_counter() - started, "sample": 0.0, "judge": 0.0}
 
     from tqdm.auto import tqdm
@@ -130,16 +136,20 @@ def evaluate_problems(
     bar = tqdm(total=len(runs) * len(problems), initial=len(runs) * len(problems) - len(todo),
                unit="problem", desc="eval", disable=not progress, dynamic_ncols=True)
 
-    def sampled(run: _Run, problem: Mapping[str, Any]) -> tuple[list[Sample], float]:
+    def sampled(run: _Run, problem: Mapping[str, Any]) -> tuple[list[Sample], float, int]:
         t0 = time.perf_counter()
         params = SamplingParams(n=run.n, temperature=run.temperature, top_p=top_p,
                                 top_k=top_k, max_tokens=max_tokens,
-                                seed=_seed(seed, problem["task_id"]))
-        return draw(engine, problem["prompt"], params), time.perf_counter() - t0
+                                seed=_seed(seed, problem["task_id"], run.label))
+        samples = draw(engine, problem["prompt"], params)
+        # The engine's counters are those of its last call: only ours when alone.
+        tokens = engine.stats.generated_tokens if concurrency == 1 else -1
+        return samples, time.perf_counter() - t0, tokens
 
-    def judged(run: _Run, problem: Mapping[str, Any], samples: list[Sample]) -> list[JudgedSample]:
+    def judged(run: _Run, problem: Mapping[str, Any], samples: list[Sample],
+               seconds: float, tokens: int) -> list[JudgedSample]:
         t0 = time.perf_counter()
-        rows = judge(problem, samples, run.temperature, timeout)
+        rows = judge(problem, samples, run.temperature, timeout, tokens, seconds)
         timings["judge"] += time.perf_counter() - t0
         return rows
 
@@ -174,9 +184,10 @@ def evaluate_problems(
                         finish(judging.pop(future), future.result())
                     else:
                         run, problem = sampling.pop(future)
-                        samples, seconds = future.result()
+                        samples, seconds, tokens = future.result()
                         timings["sample"] += seconds
-                        judging[judges.submit(judged, run, problem, samples)] = run
+                        judging[judges.submit(judged, run, problem, samples, seconds,
+                                              tokens)] = run
     finally:
         bar.close()
 
@@ -188,6 +199,7 @@ def evaluate_problems(
         model=model_name,
         n=n,
         ks=ks,
+        canonical_failures=canonical,
         settings=settings,
         machine=machine_description(),
         seconds=time.perf_counter() - started,

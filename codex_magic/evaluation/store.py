@@ -19,8 +19,12 @@ from ..types import CodexError
 from .judge import JudgedSample
 from .metrics import GREEDY
 
-# Settings that change what is sampled: a resumed run must use the same ones.
-_SAMPLING_KEYS = ("model", "n", "max_tokens", "top_p", "top_k", "seed")
+# Settings that change what is sampled: a resumed run must use the same ones. "seeding"
+# names the seed rule (_seed); a folder from before it (shared seeds across temperatures)
+# or drawn with the repetition stop set otherwise is refused, not mixed.
+_SAMPLING_KEYS = ("model", "n", "max_tokens", "top_p", "top_k", "seed", "seeding",
+                  "repetition_stop")
+SEEDING = "per problem and temperature"
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,14 @@ def _write_rows(path: Path, rows: Sequence[JudgedSample], mode: str = "a") -> No
         os.fsync(f.fileno())
 
 
-def _seed(base: int, task_id: str) -> int:
-    # Per problem, not per position: the same problem gets the same samples
-    # whatever --limit, order or resumption.
-    return (base + zlib.crc32(task_id.encode())) % 2**31
+def _seed(base: int, task_id: str, label: str) -> int:
+    """The first seed of a problem's batch at one temperature (sequence i uses it + i).
+
+    Per problem, not per position: the same problem gets the same samples whatever
+    --limit, order or resumption. Per temperature too, so the samples of two
+    temperatures are independent draws rather than the same random numbers.
+    """
+    return (base + zlib.crc32(f"{task_id}@{label}".encode())) % 2**31
 
 
 def _check_settings(out: Path, settings: dict[str, Any]) -> None:
