@@ -218,7 +218,6 @@ def _parses(program: str) -> Verdict | None:
     return None
 
 
-
 def canonical_failures(problems: Sequence[Mapping[str, Any]],
                        timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:
     """Problems whose own ``canonical_solution`` fails the ``>>>`` examples of their

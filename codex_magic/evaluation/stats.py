@@ -76,7 +76,7 @@ class Paired:
     only_b: int
     test: str  # "McNemar exact" or "sign-flip"
 
-    def to_json(self) -> dict[str, float | int | str]:
+    def to_json(self) -> dict[str, float | int | str | list[float]]:
         return {"a": round(self.a, 6), "b": round(self.b, 6), "diff": round(self.diff, 6),
                 "ci": [round(self.lo, 6), round(self.hi, 6)], "p": round(self.p, 6),
                 "a_better": self.only_a, "b_better": self.only_b, "test": self.test}

@@ -73,7 +73,7 @@ def _paired(a: Sequence[float], b: Sequence[float]) -> dict[str, Any] | None:
     return paired(a, b).to_json() if len(a) and len(a) == len(b) else None
 
 
-def _batch_totals(per_task: Mapping[str, Sequence[JudgedSample]]) -> dict[str, float]:
+def _batch_totals(per_task: Mapping[str, Sequence[JudgedSample]]) -> dict[str, Any]:
     firsts = [ss[0] for ss in per_task.values()]
     tokens = sum(s.batch_tokens for s in firsts)
     seconds = sum(s.batch_seconds for s in firsts)
