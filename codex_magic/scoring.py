@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _interrupt
 from .sampling import Sequences, StopRule, logsumexp_rows
-from .types import CodexError
+from .types import CodexError, mean_logprob
 
 if TYPE_CHECKING:
     from ._llama_context import Context
@@ -58,9 +58,7 @@ class Scored:
     @property
     def mean(self) -> float:
         """Mean token log-prob; -inf when nothing was scored."""
-        if not self.token_logprobs:
-            return float("-inf")
-        return self.sum / len(self.token_logprobs)
+        return mean_logprob(self.token_logprobs)
 
 
 def split(c: Continuation) -> tuple[str, str]:

@@ -8,6 +8,7 @@ because results travel through a subprocess, the widget channel, the kernel
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,9 +71,14 @@ class Sample:
 
     @property
     def mean_logprob(self) -> float:
-        if not self.token_logprobs:
-            return float("-inf")
-        return self.sum_logprob / len(self.token_logprobs)
+        return mean_logprob(self.token_logprobs)
+
+
+def mean_logprob(token_logprobs: Sequence[float]) -> float:
+    """Mean token log-prob; -inf when there are no tokens (ranked last)."""
+    if not token_logprobs:
+        return float("-inf")
+    return float(sum(token_logprobs)) / len(token_logprobs)
 
 
 @dataclass(frozen=True)

@@ -143,3 +143,16 @@ def healthy(k: Kernel) -> Kernel:
     if not k.responsive():
         k.replace()
     return k
+
+
+def usage_error_line(kernel: Kernel, magic: str, cell: str) -> str:
+    """Run ``cell`` under the cell magic ``magic`` (a first line starting with "-" is its
+    arguments) and return the one-line UsageError it must give, the kernel alive after."""
+    head, _, body = cell.partition("\n") if cell.startswith("-") else ("", "", cell)
+    out = kernel.run(f"%%{magic} {head}\n{body}")
+    assert out.status == "error"
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("UsageError: "), out.stderr
+    assert "Traceback" not in out.text
+    assert kernel.run("print(6 * 7)").stdout.strip() == "42"
+    return lines[0]

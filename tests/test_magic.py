@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.kernel import Kernel, deadline
+from tests.kernel import Kernel, deadline, usage_error_line
 
 pytestmark = pytest.mark.model
 
@@ -95,14 +95,7 @@ BAD = [
 
 @pytest.mark.parametrize(("cell", "message"), BAD, ids=[b[1] + str(i) for i, b in enumerate(BAD)])
 def test_bad_input_is_one_line_and_the_kernel_lives(kernel, cell, message):
-    head, _, body = cell.partition("\n") if cell.startswith("-") else ("", "", cell)
-    out = kernel.run(f"%%codex {head}\n{body}")
-    assert out.status == "error"
-    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("UsageError: "), out.stderr
-    assert message in lines[0]
-    assert "Traceback" not in out.text
-    assert kernel.run("print(6 * 7)").stdout.strip() == "42"
+    assert message in usage_error_line(kernel, "codex", cell)
 
 
 def test_bad_model_files_in_the_cell(kernel, tmp_path, default_model):
