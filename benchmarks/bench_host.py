@@ -3,13 +3,23 @@
 On a GPU a decode step takes a few milliseconds, so what the host does between
 two steps (top-k, top-p, the draw, and the log-sum-exp that turns a logit into
 a log-prob) decides whether n candidates cost little more than one. This times
-both sides on the same rows, in one run:
+every side on the same rows, interleaved step by step in one run (the order
+rotates), so that a busy machine slows them alike:
 
-  before  the sampler this project used until 2026-11-27: an argpartition of every
-          full row, a Python loop over rows, and a log-sum-exp with a shifted copy
-  now     codex_magic.sampling: one pass of strided group maxima gives each row's
-          maximum and the few groups that can hold its top k; the draw for all
-          rows at once; exp without the shift
+  before   the sampler this project used until 2026-11-27: an argpartition of every
+           full row, a Python loop over rows, and a log-sum-exp with a shifted copy
+  numpy    codex_magic.sampling without the compiled kernel: strided group maxima
+           give each row's maximum and the few groups that can hold its top k; exp
+           and sum slice by slice; the draw for all rows at once
+  generic, avx2, avx512
+           codex_magic.sampling with the compiled row kernel (codex_magic/_rowkernel.c),
+           each build this CPU runs: one pass per row for group maxima and an online
+           log-sum-exp, then the exact top k from the few groups that reach it
+
+Each is timed twice: "warm", rows copied just before the step (in the cache, as when
+a GPU's logits have just been copied to the host), and "cold", rows from a pool too
+large for the cache (as when they were written long ago). Inside a real run on a CPU
+the rows were just written by llama.cpp's threads: ``--timings`` reports that case.
 
 Rows are real logits of the embedded model (Gemma 3, 262,144 tokens), captured
 while it samples HumanEval prompts, and the same rows cut to 151,936 columns
@@ -35,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from codex_magic import sampling  # noqa: E402
+from codex_magic import _rowkernel  # noqa: E402
 from codex_magic._limits import usable_cores  # noqa: E402
 from codex_magic.sampling import HostSampler, Rows  # noqa: E402
 
@@ -73,23 +83,18 @@ class Before:
 
 
 class Now:
-    def __init__(self, temperature: float, top_p: float, top_k: int, seeds: list[int]):
+    """codex_magic.sampling, reading rows with one kernel level (or numpy)."""
+
+    def __init__(self, level: str, temperature: float, top_p: float, top_k: int,
+                 seeds: list[int]):
+        self.level = level
         self.sampler = HostSampler(temperature, top_p, top_k, seeds)
 
     def step(self, logits: np.ndarray, buf: np.ndarray) -> tuple[list[int], np.ndarray]:
+        _rowkernel.use(self.level)
         n = logits.shape[0]
-        return self.sampler.choose(logits, range(n), range(n), Rows(logits, buf))
-
-
-class NowOneThread(Now):
-    """``Now`` kept in the calling thread: its CPU time is comparable with ``Before``'s."""
-
-    def step(self, logits: np.ndarray, buf: np.ndarray) -> tuple[list[int], np.ndarray]:
-        saved, sampling.PARALLEL_ABOVE = sampling.PARALLEL_ABOVE, 1 << 62
-        try:
-            return super().step(logits, buf)
-        finally:
-            sampling.PARALLEL_ABOVE = saved
+        info = Rows(logits, buf, k=self.sampler.k(logits.shape[1]))
+        return self.sampler.choose(logits, range(n), range(n), info)
 
 
 def capture_rows(count: int) -> np.ndarray:
@@ -128,20 +133,28 @@ def capture_rows(count: int) -> np.ndarray:
     return np.stack(rows[:count])
 
 
-def time_side(cls: type, rows: np.ndarray, n: int, steps: int) -> tuple[float, float]:
-    """Median milliseconds per step for n sequences: wall time, and this thread's CPU time
-    (which other processes on a busy machine inflate much less than the wall time)."""
-    side = cls(0.8, 0.95, 40, list(range(n)))
+def time_sides(sides: list[str], rows: np.ndarray, n: int, steps: int, cold: bool
+               ) -> dict[str, float]:
+    """Median milliseconds per step of n sequences for each side, interleaved step by step.
+
+    Every side gets the same logits each step and, in turn, the same place in the order.
+    """
+    made = {side: (Before(0.8, 0.95, 40, list(range(n))) if side == "before" else
+                   Now(side, 0.8, 0.95, 40, list(range(n)))) for side in sides}
     buf = np.empty((n, rows.shape[1]), dtype=np.float32)
-    wall, cpu = [], []
+    pick = [[(s * n + i) % len(rows) for i in range(n)] for s in range(steps)]
+    # Cold: a copy of each step's rows per side, all made before timing (hundreds of MB).
+    pool = ({(s, side): np.ascontiguousarray(rows[pick[s]]) for s in range(steps)
+             for side in sides} if cold else {})
+    times: dict[str, list[float]] = {side: [] for side in sides}
     for s in range(steps):
-        pick = [(s * n + i) % len(rows) for i in range(n)]
-        logits = np.ascontiguousarray(rows[pick])
-        t0, c0 = time.perf_counter(), time.thread_time()
-        side.step(logits, buf)
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.thread_time() - c0)
-    return float(np.median(wall) * 1e3), float(np.median(cpu) * 1e3)
+        order = sides[s % len(sides):] + sides[: s % len(sides)]
+        for side in order:
+            logits = pool[(s, side)] if cold else np.ascontiguousarray(rows[pick[s]])
+            t0 = time.perf_counter()
+            made[side].step(logits, buf)
+            times[side].append(time.perf_counter() - t0)
+    return {side: float(np.median(t) * 1e3) for side, t in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,30 +164,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
     rows = capture_rows(args.rows)
+    levels = _rowkernel.available()
+    sides = ["before", "numpy", *reversed(levels)]
+    best = levels[0] if levels else "numpy"
+    if not levels:
+        print("the compiled kernel is not built: numpy only (see hatch_build.py)")
     results = []
-    # Wall time: what a user waits, but other processes on the machine inflate it. CPU
-    # time of the one thread that does the work (``now`` kept in one thread): what the
-    # step costs on a free core, robust to the load. Both, side by side, in one run.
-    print(f"{'vocab':>8} {'n':>3} {'before ms':>10} {'now ms':>8} {'ratio':>6}   "
-          f"{'CPU before':>10} {'CPU now':>8} {'ratio':>6}")
+    print(f"{'vocab':>8} {'n':>3} {'rows':>5} " + "".join(f"{s:>9}" for s in sides)
+          + f"   before/{best}  numpy/{best}   (ms per step, medians)")
     for vocab in (151_936, rows.shape[1]):
         cut = np.ascontiguousarray(rows[:, :vocab])
         for n in (1, 10, 32):
-            steps = max(10, args.steps // (2 if n == 32 else 1))
-            before, before_cpu = time_side(Before, cut, n, steps)
-            now, _ = time_side(Now, cut, n, steps)
-            _, now_cpu = time_side(NowOneThread, cut, n, steps)
-            results.append({"vocab": vocab, "n": n, "before_ms": round(before, 3),
-                            "now_ms": round(now, 3), "ratio": round(before / now, 2),
-                            "before_cpu_ms": round(before_cpu, 3),
-                            "now_cpu_ms": round(now_cpu, 3),
-                            "cpu_ratio": round(before_cpu / now_cpu, 2)})
-            print(f"{vocab:>8} {n:>3} {before:>10.2f} {now:>8.2f} {before / now:>5.1f}x   "
-                  f"{before_cpu:>10.2f} {now_cpu:>8.2f} {before_cpu / now_cpu:>5.1f}x")
+            for cold in (False, True):
+                steps = max(10, args.steps // (2 if n == 32 else 1) // (2 if cold else 1))
+                ms = time_sides(sides, cut, n, steps, cold)
+                results.append({"vocab": vocab, "n": n, "rows": "cold" if cold else "warm",
+                                "steps": steps, "ms": {k: round(v, 3) for k, v in ms.items()},
+                                "before_over_best": round(ms["before"] / ms[best], 2),
+                                "numpy_over_best": round(ms["numpy"] / ms[best], 2)})
+                print(f"{vocab:>8} {n:>3} {'cold' if cold else 'warm':>5} "
+                      + "".join(f"{ms[s]:>9.2f}" for s in sides)
+                      + f"   {ms['before'] / ms[best]:>9.1f}x {ms['numpy'] / ms[best]:>9.1f}x")
     info = {"date": time.strftime("%Y-%m-%d"), "cpu": _cpu(), "cores": usable_cores(),
-            "loadavg": os.getloadavg(), "numpy": np.__version__,
+            "loadavg": os.getloadavg(), "numpy": np.__version__, "kernel_levels": levels,
             "python": platform.python_version(), "results": results}
-    print(f"load average {info['loadavg'][0]:.2f} on {info['cpu']}, {info['cores']} cores")
+    print(f"load average {info['loadavg'][0]:.2f} on {info['cpu']}, {info['cores']} cores; "
+          f"kernel builds this CPU runs: {', '.join(levels) or 'none'}")
     if args.json:
         args.json.write_text(json.dumps(info, indent=1) + "\n")
     return 0

@@ -7,6 +7,8 @@ For each n, in a fresh process each (so peak memory is per configuration):
   engine  one ``LlamaEngine.sample(prompt, SamplingParams(n=n, ...))`` (n sequences in
           one batch sharing the prompt's KV cache; tokens chosen on the host)
   device  the same with llama.cpp's backend sampler chains choosing the tokens
+  numpy   the engine on the host without the compiled row kernel (its host work per
+          step beside the engine's: ``host ms``)
 
 Same model, prompt (~256 tokens of HumanEval docstrings), sampler (top-k 40, top-p 0.95,
 T 0.8, no min-p, no repeat penalty) and threads (the cores this process may use). The end
@@ -189,6 +191,8 @@ def run_one(cfg: dict[str, Any]) -> dict[str, Any]:
     gpu = _GpuPeak()
     # "device": the engine with llama.cpp's backend sampler chains (codex_magic/_pickers.py).
     os.environ["CODEX_MAGIC_DEVICE_SAMPLING"] = "1" if cfg["side"] == "device" else "0"
+    # "numpy": the engine on the host without the compiled row kernel (codex_magic/_rowkernel).
+    os.environ["CODEX_MAGIC_HOST_KERNEL"] = "numpy" if cfg["side"] == "numpy" else "auto"
     result = (_run_naive if cfg["side"] == "naive" else _run_engine)(cfg)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["peak_gpu_mib"] = gpu.stop()
@@ -367,6 +371,11 @@ def print_targets(rows: list[dict[str, Any]], rat: dict[str, Any]) -> None:
     if "engine_n10_over_n1_rss" in rat:
         checks.append(("peak RSS n=10 at most 1.5x n=1", rat["engine_n10_over_n1_rss"] <= 1.5,
                        f"{rat['engine_n10_over_n1_rss']:.2f}x"))
+    for n in sorted({n for side, n in ok if side == "engine"}):
+        if ("numpy", n) in ok:
+            a, b = ok[("numpy", n)]["host_ms_per_step"], ok[("engine", n)]["host_ms_per_step"]
+            print(f"  n={n:<3} host ms per step: numpy {a:.2f}, compiled kernel {b:.2f} "
+                  f"({a / b:.1f}x)")
     for what, passed, detail in checks:
         print(f"  [{'met' if passed else 'MISSED'}] {what}: {detail}")
 
@@ -381,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", default="1,4,10,32", help="comma-separated numbers of candidates")
     ap.add_argument("--sides", default="naive,engine",
                     help="comma-separated: naive, engine (host sampling), device (llama.cpp's "
-                         "backend sampler chains)")
+                         "backend sampler chains), numpy (host sampling without the compiled "
+                         "row kernel)")
     ap.add_argument("--prompt-tokens", type=int, default=256)
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--temperature", type=float, default=0.8)

@@ -2,8 +2,8 @@
 
 Three ways, one interface (``pick``):
 
-- ``HostPicker``: numpy on the host for all sequences at once (``sampling``),
-  the default on a CPU;
+- ``HostPicker``: on the host for all sequences at once (``sampling``, with the
+  compiled ``_rowkernel``), the default on a CPU;
 - ``ChainPicker``: llama.cpp's own sampler chain per sequence, for grammars
   (and top-k off or very large), one call per sequence and step;
 - ``DevicePicker``: llama.cpp's backend sampler chains, inside the graph, with
@@ -26,7 +26,7 @@ from .types import SamplingParams
 
 
 class HostPicker:
-    """Top-k/top-p/temperature in numpy, all rows at once."""
+    """Top-k/top-p/temperature on the host, all rows at once."""
 
     device = False
 
@@ -38,7 +38,7 @@ class HostPicker:
     def pick(self, step: int, active: Sequence[int], rows: Sequence[int],
              n_rows: int) -> tuple[list[int], list[float]]:
         logits = self.ctx.logits_rows(n_rows)
-        info = Rows(logits, self.buf)
+        info = Rows(logits, self.buf, k=self.sampler.k(logits.shape[1]))
         tokens, lse = self.sampler.choose(logits, rows, active, info)
         return tokens, [float(logits[r, t] - lse[r]) for r, t in zip(rows, tokens, strict=True)]
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import _rowkernel
 from ._limits import usable_cores
 from .repetition import degenerate, worth_checking
 from .types import Sample
@@ -49,18 +50,21 @@ class HostSampler:
         self.temperature, self.top_p, self.top_k = temperature, top_p, top_k
         self.rngs = [np.random.Generator(np.random.PCG64(sd)) for sd in seeds]
 
+    def k(self, n_vocab: int) -> int:
+        """How many of each row's largest values ``choose`` reads (``Rows``'s k)."""
+        return 1 if self.temperature <= 0 else min(self.top_k, n_vocab)
+
     def sample(self, logits: np.ndarray, rows: Sequence[int], seqs: Sequence[int]) -> list[int]:
         """The next token of sequence ``seqs[i]``, whose logits are ``logits[rows[i]]``."""
-        return self.choose(logits, rows, seqs, Rows(logits))[0]
+        return self.choose(logits, rows, seqs, Rows(logits, k=self.k(logits.shape[1])))[0]
 
     def choose(self, logits: np.ndarray, rows: Sequence[int], seqs: Sequence[int],
                info: Rows) -> tuple[list[int], np.ndarray]:
         """Tokens for the sequences, and the rows' log-sum-exp (for their log-probs)."""
         rows = list(rows)
-        if self.temperature <= 0:
-            best = logits.argmax(axis=1)  # the first of equal maxima: the lower id
-            return [int(best[r]) for r in rows], info.logsumexp()
-        idx, vals = info.top_k(min(self.top_k, logits.shape[1]))
+        idx, vals = info.top_k(self.k(logits.shape[1]))
+        if self.temperature <= 0:  # the largest; of equal maxima, the lower id
+            return [int(idx[r, 0]) for r in rows], info.logsumexp()
         idx, vals = idx[rows], vals[rows].astype(np.float64)
         k, at = vals.shape[1], np.arange(len(rows))
         keep = np.full(len(rows), k)
@@ -82,29 +86,40 @@ GROUP = 64
 class Rows:
     """One step's logits rows, with what several questions about them share.
 
-    One pass takes each strided group's maximum; from it come each row's maximum
-    and the few groups that can hold its top k values. A second pass (exp and
-    sum) gives each row's log-sum-exp. Both passes read the whole vocabulary of
-    every row, so with many rows they are split over the usable cores (numpy
-    releases the GIL; llama.cpp's threads are idle between two decodes).
+    Each row's maximum and log-sum-exp, and its k largest values (``top_k``).
+    The compiled kernel (``_rowkernel``) reads each row once for its group maxima
+    and an online log-sum-exp, then ranks the few values near the top exactly.
+    Without it, numpy: one pass takes each strided group's maximum, from which
+    come each row's maximum and the few groups that can hold its top k values,
+    and sums the exponentials slice by slice while they are in the cache.
+    Both read the whole vocabulary of every row, so with many rows they are split
+    over the usable cores (the kernel and numpy release the GIL; llama.cpp's
+    threads are idle between two decodes).
     """
 
-    def __init__(self, x: np.ndarray, buf: np.ndarray | None = None) -> None:
+    def __init__(self, x: np.ndarray, buf: np.ndarray | None = None, k: int = 0) -> None:
         self.x = x
         n_rows, n_vocab = x.shape
-        self.n_groups = n_vocab // GROUP
-        out = buf[:n_rows] if buf is not None else np.empty_like(x)
-        self.gmax: np.ndarray | None = None
         self.max = np.empty(n_rows, dtype=x.dtype)
         self.lse = np.empty(n_rows, dtype=np.float64)
+        self.gmax: np.ndarray | None = None
+        self.top: tuple[np.ndarray, np.ndarray] | None = None
+        parts = _split(n_rows, n_vocab)
+        self.kernel = (_rowkernel.current() is not None and x.dtype == np.float32
+                       and x.flags.c_contiguous and _rowkernel.takes(n_vocab, k))
+        if self.kernel:
+            ids, vals = np.empty((n_rows, k), np.int64), np.empty((n_rows, k), np.float32)
+            _each(parts, lambda a, b: _rowkernel.rows(
+                x[a:b], k, (self.max[a:b], self.lse[a:b], ids[a:b], vals[a:b])))
+            if not np.isnan(self.lse).any():
+                self.top = (ids, vals)
+                return
+            self.kernel = False  # a NaN or an infinity: numpy decides what it means
+        self.n_groups = n_vocab // GROUP
+        out = buf[:n_rows] if buf is not None else np.empty_like(x)
         if self.n_groups >= 8:
             self.gmax = np.empty((n_rows, self.n_groups), dtype=x.dtype)
-        parts = _split(n_rows, n_vocab)
-        if len(parts) == 1:
-            self._pass(0, n_rows, out)
-        else:
-            for f in [_pool().submit(self._pass, a, b, out) for a, b in parts]:
-                f.result()
+        _each(parts, lambda a, b: self._pass(a, b, out))
 
     def _pass(self, a: int, b: int, out: np.ndarray) -> None:
         """Rows a..b: group maxima, row maxima, log-sum-exp, in one pass over memory.
@@ -145,6 +160,10 @@ class Rows:
 
     def top_k(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k largest values of each row and their ids, largest first (ties: lower id)."""
+        if self.top is not None and self.top[0].shape[1] == k:
+            return self.top
+        if self.kernel:  # asked for another k than it was made with
+            return Rows(self.x, k=k).top_k(k)
         x, n_groups, gmax = self.x, self.n_groups, self.gmax
         n_rows, n_vocab = x.shape
         if gmax is None or k * 8 > n_groups:  # a small vocabulary or a large k
@@ -199,6 +218,16 @@ def _split(n_rows: int, n_vocab: int) -> list[tuple[int, int]]:
         return [(0, n_rows)]
     cuts = [n_rows * i // workers for i in range(workers + 1)]
     return list(itertools.pairwise(cuts))
+
+
+def _each(parts: list[tuple[int, int]], work: Callable[[int, int], None]) -> None:
+    """work(a, b) for each row range: the last in this thread, the others on the pool."""
+    futures = [_pool().submit(work, a, b) for a, b in parts[:-1]]
+    try:
+        work(*parts[-1])
+    finally:
+        for f in futures:
+            f.result()
 
 
 def _pool() -> ThreadPoolExecutor:

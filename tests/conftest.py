@@ -75,3 +75,27 @@ def mode(request, monkeypatch):
         pytest.skip(reason)
     monkeypatch.setenv("CODEX_MAGIC_SANDBOX", request.param)
     return request.param
+
+
+@pytest.fixture(params=["numpy", "generic", "avx2", "avx512"])
+def host_kernel(request):
+    """Each way the host sampler reads logits rows in turn: numpy, and each build of
+    the compiled kernel, skipped (with the reason) where this CPU lacks it. With
+    CODEX_MAGIC_REQUIRE_KERNEL=1 (CI) an unbuilt kernel is a failure, not a skip."""
+    import os
+
+    from codex_magic import _rowkernel
+
+    have = _rowkernel.available()
+    if request.param != "numpy" and request.param not in have:
+        if not have:
+            why = f"the compiled kernel is not built ({_rowkernel.LIBRARY.name} missing)"
+            if os.environ.get("CODEX_MAGIC_REQUIRE_KERNEL") == "1":
+                pytest.fail(why)
+        else:
+            why = f"this CPU lacks {request.param} (it runs {', '.join(have)})"
+        pytest.skip(why)
+    saved = _rowkernel.current() or "numpy"
+    _rowkernel.use(request.param)
+    yield request.param
+    _rowkernel.use(saved)
