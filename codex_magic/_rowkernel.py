@@ -1,6 +1,6 @@
 """The compiled row kernel (``_rowkernel.c``), loaded with ctypes.
 
-Each logits row's maximum, log-sum-exp and top k in two passes over memory, with
+Each logits row's maximum, log-sum-exp and top k, the row read from memory once, with
 AVX-512, AVX2 and FMA, or portable C, chosen at run time for the CPU. The
 library is built when the package is installed (``hatch_build.py``); without a
 C compiler it is not, and ``sampling`` does the same work with numpy.
@@ -85,11 +85,6 @@ def current() -> str | None:
     if not _chosen:
         use(os.environ.get("CODEX_MAGIC_HOST_KERNEL", "auto").strip().lower() or "auto")
     return _level
-
-
-def describe() -> str:
-    """One word for reports: the level in use, or numpy."""
-    return current() or "numpy"
 
 
 def takes(n_vocab: int, k: int) -> bool:

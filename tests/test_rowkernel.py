@@ -136,7 +136,7 @@ def fresh_choice(monkeypatch):
 
 def test_the_environment_chooses_and_bad_values_get_one_line(fresh_choice, monkeypatch):
     monkeypatch.setenv("CODEX_MAGIC_HOST_KERNEL", "NumPy")
-    assert _rowkernel.current() is None and _rowkernel.describe() == "numpy"
+    assert _rowkernel.current() is None
     monkeypatch.setattr(_rowkernel, "_chosen", False)
     monkeypatch.setenv("CODEX_MAGIC_HOST_KERNEL", "sse9")
     with pytest.raises(CodexError, match="CODEX_MAGIC_HOST_KERNEL=sse9: choose one of auto, "):
