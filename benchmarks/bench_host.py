@@ -83,15 +83,12 @@ class Before:
 
 
 class Now:
-    """codex_magic.sampling, reading rows with one kernel level (or numpy)."""
+    """codex_magic.sampling, reading rows with the kernel level in use (or numpy)."""
 
-    def __init__(self, level: str, temperature: float, top_p: float, top_k: int,
-                 seeds: list[int]):
-        self.level = level
+    def __init__(self, temperature: float, top_p: float, top_k: int, seeds: list[int]):
         self.sampler = HostSampler(temperature, top_p, top_k, seeds)
 
     def step(self, logits: np.ndarray, buf: np.ndarray) -> tuple[list[int], np.ndarray]:
-        _rowkernel.use(self.level)
         n = logits.shape[0]
         info = Rows(logits, buf, k=self.sampler.k(logits.shape[1]))
         return self.sampler.choose(logits, range(n), range(n), info)
@@ -140,7 +137,7 @@ def time_sides(sides: list[str], rows: np.ndarray, n: int, steps: int, cold: boo
     Every side gets the same logits each step and, in turn, the same place in the order.
     """
     made = {side: (Before(0.8, 0.95, 40, list(range(n))) if side == "before" else
-                   Now(side, 0.8, 0.95, 40, list(range(n)))) for side in sides}
+                   Now(0.8, 0.95, 40, list(range(n)))) for side in sides}
     buf = np.empty((n, rows.shape[1]), dtype=np.float32)
     pick = [[(s * n + i) % len(rows) for i in range(n)] for s in range(steps)]
     # Cold: a copy of each step's rows per side, all made before timing (hundreds of MB).
@@ -151,6 +148,8 @@ def time_sides(sides: list[str], rows: np.ndarray, n: int, steps: int, cold: boo
         order = sides[s % len(sides):] + sides[: s % len(sides)]
         for side in order:
             logits = pool[(s, side)] if cold else np.ascontiguousarray(rows[pick[s]])
+            if side != "before":  # the level a side reads rows with, chosen outside the timing
+                _rowkernel.use(side)
             t0 = time.perf_counter()
             made[side].step(logits, buf)
             times[side].append(time.perf_counter() - t0)

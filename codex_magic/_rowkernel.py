@@ -21,6 +21,7 @@ import numpy as np
 from .types import CodexError
 
 LEVELS = {"avx512": 4, "avx2": 2, "generic": 1}  # best first
+GROUP = 64  # ids per group in _rowkernel.c
 CHOICES = ("auto", *LEVELS, "numpy")
 # Not named like the module: Python would take a "_rowkernel.so" for an extension module.
 LIBRARY = Path(__file__).with_name("librowkernel" + (".dll" if sys.platform == "win32" else ".so"))
@@ -88,8 +89,9 @@ def current() -> str | None:
 
 
 def takes(n_vocab: int, k: int) -> bool:
-    """Whether the kernel handles rows of n_vocab with top k (else numpy does)."""
-    groups = n_vocab // 64
+    """Whether the kernel handles rows of n_vocab with top k (else numpy does): the
+    arguments ``cm_rows`` accepts."""
+    groups = n_vocab // GROUP
     return groups >= 8 and k >= 0 and k * 8 <= groups and n_vocab < 2**32
 
 
