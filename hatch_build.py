@@ -1,4 +1,4 @@
-"""Build hook: compiles the host sampler's row kernel (codex_magic/_rowkernel.c).
+"""Build hook: compiles the host sampler's row kernel (codex_magic/engines/llama/rowkernel.c).
 
 The library is plain C loaded with ctypes (no Python headers), built for the
 x86-64 baseline with its AVX2 and AVX-512 paths chosen at run time, so one wheel
@@ -17,8 +17,8 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-SOURCE = Path("codex_magic") / "_rowkernel.c"
-LIBRARY = Path("codex_magic") / ("librowkernel" + (".dll" if sys.platform == "win32" else ".so"))
+SOURCE = Path("codex_magic") / "engines" / "llama" / "rowkernel.c"
+LIBRARY = SOURCE.with_name("librowkernel" + (".dll" if sys.platform == "win32" else ".so"))
 FLAGS = ["-O3", "-fno-trapping-math", "-std=c11", "-fPIC", "-shared"]
 
 

@@ -8,11 +8,11 @@ rotates), so that a busy machine slows them alike:
 
   before   the sampler this project used until 2026-11-27: an argpartition of every
            full row, a Python loop over rows, and a log-sum-exp with a shifted copy
-  numpy    codex_magic.sampling without the compiled kernel: strided group maxima
+  numpy    codex_magic.engines.llama.host_sampler without the compiled kernel: strided group maxima
            give each row's maximum and the few groups that can hold its top k; exp
            and sum slice by slice; the draw for all rows at once
   generic, avx2, avx512
-           codex_magic.sampling with the compiled row kernel (codex_magic/_rowkernel.c),
+           codex_magic.engines.llama.host_sampler with the compiled row kernel (rowkernel.c),
            each build this CPU runs: one pass per row for group maxima and an online
            log-sum-exp, then the exact top k from the few groups that reach it
 
@@ -45,9 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from codex_magic import _rowkernel  # noqa: E402
-from codex_magic._limits import usable_cores  # noqa: E402
-from codex_magic.sampling import HostSampler, Rows  # noqa: E402
+from codex_magic.engines.llama import rowkernel as _rowkernel  # noqa: E402
+from codex_magic.engines.llama.host_sampler import HostSampler, Rows  # noqa: E402
+from codex_magic.runtime.resources import usable_cores  # noqa: E402
 
 
 class Before:
@@ -83,7 +83,8 @@ class Before:
 
 
 class Now:
-    """codex_magic.sampling, reading rows with the kernel level in use (or numpy)."""
+    """The host sampler (engines.llama.host_sampler), reading rows with the kernel level in
+    use (or numpy)."""
 
     def __init__(self, temperature: float, top_p: float, top_k: int, seeds: list[int]):
         self.sampler = HostSampler(temperature, top_p, top_k, seeds)
@@ -96,8 +97,8 @@ class Now:
 
 def capture_rows(count: int) -> np.ndarray:
     """Real logits rows of the embedded model while it samples n=10 on HumanEval prompts."""
-    from codex_magic import _llama_context
-    from codex_magic.llama_engine import LlamaEngine
+    from codex_magic.engines.llama import context as _llama_context
+    from codex_magic.engines.llama.engine import LlamaEngine
     from codex_magic.models import default_model_path
     from codex_magic.prompt import stop_index
     from codex_magic.types import SamplingParams

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from codex_magic._limits import cpu_has_amx, usable_cores  # noqa: E402
+from codex_magic.runtime.resources import cpu_has_amx, usable_cores  # noqa: E402
 
 FALLBACK_PROMPT = '''from typing import List
 
@@ -165,7 +165,7 @@ def _run_naive(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_engine(cfg: dict[str, Any]) -> dict[str, Any]:
-    from codex_magic.llama_engine import LlamaEngine
+    from codex_magic.engines.llama.engine import LlamaEngine
     from codex_magic.types import SamplingParams
 
     t0 = time.perf_counter()
@@ -265,7 +265,7 @@ def build_prompt(model: str, target_tokens: int) -> tuple[str, int]:
 
 
 def model_from_shape(shape: str, dtype: str, seed: int) -> Path:
-    from codex_magic._random_gguf import write_random_gguf
+    from codex_magic.models.random_gguf import write_random_gguf
 
     try:
         from codex_magic.models import cache_dir
@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     src = ap.add_mutually_exclusive_group()
     src.add_argument("--model", help="a GGUF file (default: the embedded Gemma 3 270M)")
     src.add_argument("--shape", help="write and use a random-weight model of this shape "
-                                     "(see codex_magic._random_gguf.SHAPES)")
+                                     "(see codex_magic.models.random_gguf.SHAPES)")
     ap.add_argument("--dtype", default="q4_k_m", help="with --shape: f32, f16 or q4_k_m")
     ap.add_argument("--n", default="1,4,10,32", help="comma-separated numbers of candidates")
     ap.add_argument("--sides", default="naive,engine",

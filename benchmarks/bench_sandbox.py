@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
-    from codex_magic._limits import usable_cores
     from codex_magic.prompt import extract_doctests
+    from codex_magic.runtime.resources import usable_cores
     from codex_magic.sandbox import run_candidates
 
     cores = usable_cores()

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from codex_magic._limits import usable_cores  # noqa: E402
-from codex_magic._openai_client import Call  # noqa: E402
+from codex_magic.engines.server.client import Call  # noqa: E402
+from codex_magic.runtime.resources import usable_cores  # noqa: E402
 from codex_magic.types import SamplingParams  # noqa: E402
 
 
@@ -71,9 +71,9 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the figures here")
     args = ap.parse_args()
 
-    from codex_magic.llama_engine import LlamaEngine
+    from codex_magic.engines.llama.engine import LlamaEngine
+    from codex_magic.engines.server.engine import ServerEngine
     from codex_magic.models import default_model_path
-    from codex_magic.server_engine import ServerEngine
     from tests.llama_server import start
 
     model = Path(args.model) if args.model else default_model_path()

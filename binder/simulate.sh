@@ -312,7 +312,7 @@ make_cgroups
 say "notebooks, as uid $NB_UID without user namespaces; limits: ${LIMITS[*]}"
 seen=$(limited pod -- binder/start python3 - 2>&1 <<'PY' | tail -1
 from codex_magic import sandbox
-from codex_magic._limits import cgroup_memory, usable_cores
+from codex_magic.runtime.resources import cgroup_memory, usable_cores
 
 m = cgroup_memory()
 print(f"in the pod: codex_magic uses {usable_cores()} thread(s), sees a memory limit of "

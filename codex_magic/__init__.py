@@ -31,13 +31,13 @@ def evaluate_problems(problems: Any, **kwargs: Any) -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from .magic import load_ipython_extension as _load
+    from .frontends.magic import load_ipython_extension as _load
 
     _load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .magic import unload_ipython_extension as _unload
+    from .frontends.magic import unload_ipython_extension as _unload
 
     _unload(ipython)
 
@@ -47,4 +47,4 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "codex_magic._server"}]
+    return [{"module": "codex_magic.frontends.server_extension"}]

@@ -12,17 +12,13 @@ from __future__ import annotations
 import ast
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from . import _interrupt, sandbox
-from ._limits import usable_cores
+from . import sandbox
 from .options import Options
-from .prompt import build_program
-from .rank import normalise
-from .types import Progress, Task, Verdict
-
-ProgressFn = Callable[[Progress], None]
+from .prompt import build_program, normalise
+from .runtime import interrupts, usable_cores
+from .types import Progress, ProgressFn, Task, Verdict
 
 
 class Checker:
@@ -53,8 +49,10 @@ class Checker:
                                             thread_name_prefix="codex-check")
         future = self._pool.submit(sandbox.run_doctests, build_program(self.task, body),
                                    self.task.doctests, self.timeout, None, self._cancel)
-        future.add_done_callback(lambda _f, k=key: self.finished_at.setdefault(
-            k, time.perf_counter()))
+        def finished(_f: Future[Verdict], k: str = key) -> None:
+            self.finished_at.setdefault(k, time.perf_counter())
+
+        future.add_done_callback(finished)
         self._found[key] = future
         self.runs += 1
 
@@ -67,7 +65,7 @@ class Checker:
         if total:
             self.report(Progress("testing", total - len(pending - _done(pending)), total))
         while pending:
-            _interrupt.phase("tests-running")
+            interrupts.phase("tests-running")
             finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             if finished:
                 self.report(Progress("testing", total - len(pending), total))

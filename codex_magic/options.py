@@ -53,6 +53,10 @@ class Spec:
         return self.flags[-1]
 
 
+# What a batch is asked by default is declared once, by SamplingParams; the options take it.
+_SAMPLING = {f.name: f.default for f in dataclasses.fields(SamplingParams)}
+
+
 def option(default: Any, *flags: str, help: str, kind: type, **spec: Any) -> Any:
     return field(default=default, metadata={"spec": Spec(flags, help, kind, **spec)})
 
@@ -67,14 +71,14 @@ class Options:
         unset="per model: low for one sample, higher for many", label="Temperature",
         placeholder="per model",
         help="sampling temperature (default: {default})")
-    top_p: float = option(0.95, "--top-p", kind=float, low=0.0, high=1.0, low_open=True,
-                          metavar="P", label="Top-p", more=True,
+    top_p: float = option(_SAMPLING["top_p"], "--top-p", kind=float, low=0.0, high=1.0,
+                          low_open=True, metavar="P", label="Top-p", more=True,
                           help="nucleus sampling threshold (default {default})")
-    top_k: int = option(40, "--top-k", kind=int, low=0, high=100_000, metavar="K",
+    top_k: int = option(_SAMPLING["top_k"], "--top-k", kind=int, low=0, high=100_000, metavar="K",
                         label="Top-k", more=True,
                         help="sample among the K likeliest tokens, 0 = all (default {default})")
-    max_tokens: int = option(256, "--max-tokens", kind=int, low=1, high=MAX_TOKENS, metavar="M",
-                             label="Max tokens",
+    max_tokens: int = option(_SAMPLING["max_tokens"], "--max-tokens", kind=int, low=1,
+                             high=MAX_TOKENS, metavar="M", label="Max tokens",
                              help="most tokens per candidate (default {default})")
     seed: int | None = option(None, "--seed", kind=int, low=0, high=2**31 - 1, metavar="S",
                               unset="random", label="Seed",

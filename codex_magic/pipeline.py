@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 
-from . import _interrupt, reverse, sandbox
 from . import prompt as prompt_mod
 from . import rank as rank_mod
+from . import sandbox
 from .checks import Checker, check_candidates
-from .engine import Engine, SampleDone, TokenProgress, engine_for, new_seed
-from .explain import explained
+from .docstrings import explained, review_scores
+from .engines import Engine, SampleDone, TokenProgress, prepare_run
 from .options import Options
-from .types import Progress, Result, Sample, SamplingParams, Task
-
-ProgressFn = Callable[[Progress], None]
+from .runtime import interrupts
+from .types import Progress, ProgressFn, Result, Sample, SamplingParams, Task
 
 
 def solve(cell: str, options: Options, *, engine: Engine | None = None, context: str = "",
@@ -30,7 +28,7 @@ def solve(cell: str, options: Options, *, engine: Engine | None = None, context:
     An interrupt (SIGINT) in any phase ends it with ``KeyboardInterrupt`` within a
     decode step or so, leaving no process, file or half-made state behind.
     """
-    with _interrupt.interruptible():
+    with interrupts.interruptible():
         return _solve(cell, options, engine, context, progress or (lambda p: None))
 
 
@@ -39,7 +37,7 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
     timings: dict[str, float] = {}
     task = prompt_mod.parse_cell(cell, context)
 
-    engine, params, on_tokens = start(options, engine, report, timings)
+    engine, params, on_tokens = prepare_run(options, engine, report, timings)
     n = params.n
     checker = Checker(task, options, report)
     try:
@@ -47,7 +45,7 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
         samples = draw(engine, task.prompt, params, on_tokens,
                        lambda _i, s: checker.submit(s.text))
         sampled = time.perf_counter()
-        _interrupt.phase("testing")
+        interrupts.phase("testing")
         bodies = [s.text for s in samples]
         verdicts = checker.verdicts(bodies)
     finally:
@@ -63,14 +61,14 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
                     1 for t in checker.finished_at.values() if t <= sampled)),
                 "tests_total": float(checker.runs)}
 
-    _interrupt.phase("ranking")
+    interrupts.phase("ranking")
     by = ranking_for(options, task)
     codes = [prompt_mod.build_code(task, b) for b in bodies]
     review = None
     if by == "review":  # the model reads the docstring back after each candidate
-        _interrupt.phase("scoring")
+        interrupts.phase("scoring")
         t = time.perf_counter()
-        review = reverse.review_scores(engine, task, bodies,
+        review = review_scores(engine, task, bodies,
                                        [s.mean_logprob for s in samples])
         timings["scoring"] = time.perf_counter() - t
     ranked = rank_mod.rank(samples, bodies, codes, verdicts, by=by, seed=params.seed,
@@ -94,29 +92,6 @@ def _solve(cell: str, options: Options, engine: Engine | None, context: str,
     )
 
 
-def start(options: Options, engine: Engine | None, report: ProgressFn,
-          timings: dict[str, float]) -> tuple[Engine, SamplingParams, TokenProgress]:
-    """What every run does first: the engine (loaded once per kernel), the sampling
-    parameters (the model's temperature defaults, a seed), a throttled token progress."""
-    t0 = time.perf_counter()
-    defaults = None
-    if engine is None:
-        report(Progress("loading"))
-        _interrupt.phase("resolve")
-        engine, defaults = engine_for(options)
-    timings["load"] = engine.load_s
-    timings["resolve"] = time.perf_counter() - t0 - timings["load"]
-    params = options.sampling(options.seed if options.seed is not None else new_seed(), defaults)
-    n, last = params.n, [0.0]
-
-    def on_tokens(tokens: int, finished: int) -> None:
-        now = time.perf_counter()
-        if now - last[0] >= 0.1 or finished == n:
-            last[0] = now
-            report(Progress("sampling", finished, n, tokens))
-
-    report(Progress("sampling", 0, n, 0))
-    return engine, params, on_tokens
 
 
 def draw(engine: Engine, prompt: str, params: SamplingParams,

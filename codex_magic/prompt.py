@@ -189,3 +189,17 @@ def collect_context(cells: Iterable[str], exclude: Iterable[str] = ()) -> str:
         parts.append("\n".join(imports))
     parts.extend(defs.values())
     return "\n\n\n".join(parts) + "\n" if parts else ""
+
+
+_SPACE_RUN = re.compile(r"[ \t]+")
+
+
+def normalise(body: str) -> str:
+    """The body with trailing spaces, blank lines and runs of inner spaces made uniform;
+    indentation, which is meaningful, is kept."""
+    lines = []
+    for line in body.split("\n"):
+        stripped = line.strip()
+        indent = line[: len(line) - len(line.lstrip())]
+        lines.append(indent + _SPACE_RUN.sub(" ", stripped) if stripped else "")
+    return "\n".join(line for line in lines if line.strip())

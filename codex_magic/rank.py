@@ -9,23 +9,10 @@ how many times the model wrote them.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 
+from .prompt import normalise
 from .types import Candidate, Sample, Verdict
-
-_SPACE_RUN = re.compile(r"[ \t]+")
-
-
-def normalise(body: str) -> str:
-    """The body with trailing spaces, blank lines and runs of inner spaces made uniform;
-    indentation, which is meaningful, is kept."""
-    lines = []
-    for line in body.split("\n"):
-        stripped = line.strip()
-        indent = line[: len(line) - len(line.lstrip())]
-        lines.append(indent + _SPACE_RUN.sub(" ", stripped) if stripped else "")
-    return "\n".join(line for line in lines if line.strip())
 
 
 def rank(samples: Sequence[Sample], bodies: Sequence[str], codes: Sequence[str],

@@ -8,7 +8,7 @@ because results travel through a subprocess, the widget channel, the kernel
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,3 +188,6 @@ class Progress:
     done: int = 0  # candidates finished (sampled, or tested)
     total: int = 0
     tokens: int = 0  # tokens generated so far
+
+
+ProgressFn = Callable[[Progress], None]  # what a run reports its progress to

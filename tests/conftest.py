@@ -10,14 +10,14 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer random-weight llama GGUF: loads in milliseconds, for engine mechanics."""
-    from codex_magic._random_gguf import write_random_gguf
+    from codex_magic.models.random_gguf import write_random_gguf
 
     return write_random_gguf(tmp_path_factory.mktemp("models") / "tiny.gguf", "tiny", seed=0)
 
 
 @pytest.fixture(scope="session")
 def tiny_engine(tiny_model: Path):
-    from codex_magic.llama_engine import LlamaEngine
+    from codex_magic.engines.llama.engine import LlamaEngine
 
     engine = LlamaEngine(tiny_model)
     yield engine
@@ -84,7 +84,7 @@ def host_kernel(request):
     CODEX_MAGIC_REQUIRE_KERNEL=1 (CI) an unbuilt kernel is a failure, not a skip."""
     import os
 
-    from codex_magic import _rowkernel
+    from codex_magic.engines.llama import rowkernel as _rowkernel
 
     have = _rowkernel.available()
     if request.param != "numpy" and request.param not in have:

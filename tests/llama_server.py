@@ -52,7 +52,7 @@ class LlamaServer:
 
 def start(model: Path, log: Path, *args: str, timeout: float = 120.0) -> LlamaServer:
     """The server on 127.0.0.1 serving ``model``, once ``/v1/models`` answers."""
-    from codex_magic._limits import usable_cores
+    from codex_magic.runtime.resources import usable_cores
 
     port = free_port()
     cmd = [sys.executable, "-m", "tests.llama_server", "--model", str(model),
@@ -82,7 +82,7 @@ def start(model: Path, log: Path, *args: str, timeout: float = 120.0) -> LlamaSe
 def main() -> None:
     import llama_cpp.llama_cpp as raw
 
-    from codex_magic._limits import cpu_has_amx
+    from codex_magic.runtime.resources import cpu_has_amx
 
     if cpu_has_amx():
         default_params = raw.llama_model_default_params

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codex_magic._confine import kernel
+from codex_magic.sandbox.confine import syscalls as kernel
 from tests.sandbox_host import MARK
 
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from codex_magic import sandbox
-from codex_magic._confine import kernel
+from codex_magic.sandbox.confine import syscalls as kernel
 
 MARK = f"codexmark{os.getpid()}"
 KEY_PAYLOAD = b"hunter2-keyring"
@@ -43,7 +43,7 @@ def sandbox_processes() -> list[int]:
     """Sandbox children started by this test process that are still running (other test
     runs on the machine may have sandboxes of their own)."""
     mine = []
-    for pid in procs_with("_sandbox_child.py"):
+    for pid in procs_with("sandbox/child.py"):
         ancestor = pid
         for _ in range(64):
             try:
@@ -93,7 +93,7 @@ def mode_skip_reason(mode: str) -> str | None:
 
 def forks_allowed(mode: str) -> bool:
     """Whether candidate code may start processes: with a cgroup, or without seccomp."""
-    from codex_magic._confine import cgroup
+    from codex_magic.sandbox.confine import cgroup
 
     return mode == "limits" or cgroup.available()
 

@@ -1,4 +1,5 @@
-from codex_magic.rank import normalise, rank
+from codex_magic.prompt import normalise
+from codex_magic.rank import rank
 from codex_magic.types import Sample, Verdict
 
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from codex_magic.option_forms import markdown_table
+from codex_magic.frontends.option_forms import markdown_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -13,7 +13,8 @@ def test_the_options_table_is_the_generated_one():
     found = re.search(r"<!-- options:[^\n]*-->\n(.*?)<!-- end options -->", text, re.S)
     assert found, "the README lost its options markers"
     assert found.group(1) == markdown_table(), (
-        "README's options table is stale: paste codex_magic.option_forms.markdown_table()")
+        "README's options table is stale: paste "
+        "codex_magic.frontends.option_forms.markdown_table()")
 
 
 def test_the_layout_table_names_files_that_exist():

@@ -30,6 +30,7 @@ paired tests), ``report`` (tables, JSON), ``plots``, ``run`` (the loop) and
 
 from __future__ import annotations
 
+from .cli import add_eval_parser
 from .judge import (
     JudgedSample,
     canonical_failures,
@@ -45,6 +46,7 @@ __all__ = [
     "HEURISTICS",
     "EvalReport",
     "JudgedSample",
+    "add_eval_parser",
     "canonical_failures",
     "evaluate_problems",
     "examples_from_prompt",

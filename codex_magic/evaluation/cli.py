@@ -75,7 +75,7 @@ def run_eval(args: argparse.Namespace) -> int:
     """
     if args.limit is not None and args.limit < 1:
         raise CodexError(f"--limit must be at least 1, got {args.limit}")
-    from ..server_engine import server_url
+    from ..engines import server_url
 
     problems = load_humaneval(args.limit)
     server = server_url(args.server)

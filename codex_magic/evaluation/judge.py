@@ -88,7 +88,7 @@ def examples_from_prompt(prompt: str) -> tuple[Task | None, tuple[Doctest, ...]]
     return task, task.doctests
 
 
-def _check_problem(problem: Mapping[str, Any]) -> None:
+def check_problem(problem: Mapping[str, Any]) -> None:
     missing = [k for k in ("task_id", "prompt", "test", "entry_point") if k not in problem]
     if missing:
         raise CodexError(
@@ -136,7 +136,7 @@ def _verdicts(problem: Mapping[str, Any], samples: Sequence[Sample], timeout: fl
               ) -> tuple[int, list[Verdict], list[int], dict[str, Verdict]]:
     """Examples' verdicts and %%codex's ranks (``magic_ranks``), and hidden-test verdicts
     by completion."""
-    from .._limits import usable_cores
+    from ..runtime import usable_cores
     from ..sandbox import run_tests
 
     n_examples, verdicts, ranks = magic_ranks(problem["prompt"], samples, timeout)
@@ -149,29 +149,6 @@ def _verdicts(problem: Mapping[str, Any], samples: Sequence[Sample], timeout: fl
             strict=True))
     return n_examples, verdicts, ranks, hidden
 
-
-def rejudge(problem: Mapping[str, Any], rows: Sequence[JudgedSample],
-            timeout: float = DEFAULT_TIMEOUT) -> list[JudgedSample]:
-    """One problem's stored rows (a whole batch) tested and ranked again by the current
-    sandbox and ranking code, as ``judge`` would now; what was sampled stays as it is."""
-    stored = [Sample(r.completion, (), r.finish_reason, r.seed) for r in rows]
-    # rank.rank reads each sample's log-probs: give it the stored ones.
-    shims = [_Stored(s, r.mean_logprob, r.sum_logprob) for s, r in zip(stored, rows,
-                                                                       strict=True)]
-    n_examples, verdicts, ranks, hidden = _verdicts(problem, shims, timeout)  # type: ignore[arg-type]
-    return [dataclasses.replace(
-        r, passed_hidden=passes(hidden[r.completion]), hidden_status=hidden[r.completion].status,
-        passed_examples=v.passed if n_examples else 0, n_examples=n_examples, magic_rank=k,
-        examples_status=v.status) for r, v, k in zip(rows, verdicts, ranks, strict=True)]
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """A stored sample as the ranking code reads it."""
-
-    sample: Sample
-    mean_logprob: float
-    sum_logprob: float
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.sample, name)
@@ -194,7 +171,8 @@ def magic_ranks(
     log-prob, code that does not parse last, as the magic would rank them.
     """
     from .. import pipeline
-    from ..rank import normalise, rank
+    from ..prompt import normalise
+    from ..rank import rank
 
     bodies = [s.text for s in samples]
     task, examples = examples_from_prompt(prompt)
@@ -228,7 +206,7 @@ def canonical_failures(problems: Sequence[Mapping[str, Any]],
     user's own) or without usable examples are not checked.
     """
     from .. import pipeline
-    from .._limits import usable_cores
+    from ..runtime import usable_cores
 
     def check(problem: Mapping[str, Any]) -> tuple[str, str | None]:
         task, examples = examples_from_prompt(problem["prompt"])

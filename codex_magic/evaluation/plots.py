@@ -16,12 +16,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from .report import EvalReport
 
 PASS_AT_K_PNG = "eval_pass_at_k.png"
 RANKING_PNG = "eval_ranking.png"
@@ -29,7 +27,13 @@ TOP1_VS_N_PNG = "eval_top1_vs_n.png"
 TEMPERATURE_PNG = "eval_temperature.png"
 
 
-def save_plots(report: EvalReport, out: str | os.PathLike[str]) -> list[Path]:
+class Report(Protocol):
+    """What the figures are drawn from (an ``EvalReport``): its results as JSON."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def save_plots(report: Report, out: str | os.PathLike[str]) -> list[Path]:
     """Write the pass@k and ranking figures into ``out``; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

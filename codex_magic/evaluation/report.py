@@ -108,15 +108,16 @@ class EvalReport:
             "n_with_examples": self.n_with_examples,
             "ci": "95% Wilson score interval over problems (conservative for means of "
                   "per-problem fractions)",
-            "pass_at_k": {_tkey(t): {str(k): _rate(self.pass_at_k_values(t, k)) for k in self.ks}
+            "pass_at_k": {temperature_key(t): {str(k): rate(self.pass_at_k_values(t, k))
+                                               for k in self.ks}
                           for t in self.temperatures},
-            "top1": {_tkey(t): {h: _rate(self.top1_values(t, h)) for h in hs}
+            "top1": {temperature_key(t): {h: rate(self.top1_values(t, h)) for h in hs}
                      for t in self.temperatures},
             "top1_problems_with_examples": {
-                _tkey(t): {h: _rate(self.top1_values(t, h, True)) for h in hs}
+                temperature_key(t): {h: rate(self.top1_values(t, h, True)) for h in hs}
                 for t in self.temperatures},
-            "greedy_pass_at_1": _rate(self.greedy_values()),
-            "greedy_pass_at_1_problems_with_examples": _rate(self.greedy_values(True)),
+            "greedy_pass_at_1": rate(self.greedy_values()),
+            "greedy_pass_at_1_problems_with_examples": rate(self.greedy_values(True)),
             "canonical_fails_examples": [p.task_id for p in self.problems
                                          if p.canonical_passes_examples is False],
             "unverifiable": {p.task_id: p.unverifiable for p in self.problems if p.unverifiable},
@@ -131,7 +132,7 @@ class EvalReport:
                     "canonical_passes_examples": p.canonical_passes_examples,
                     "greedy_passed": p.greedy_passed,
                     "by_temperature": {
-                        _tkey(t): {"n": r["n"], "c": r["c"],
+                        temperature_key(t): {"n": r["n"], "c": r["c"],
                                    "top1": {h: _num(v) for h, v in r["top1"].items()}}
                         for t, r in p.by_temperature.items()
                     },
@@ -173,7 +174,7 @@ class EvalReport:
         return save_plots(self, folder)
 
 
-def _tkey(t: float) -> str:
+def temperature_key(t: float) -> str:
     return f"{t:g}"
 
 
@@ -181,7 +182,7 @@ def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 6)
 
 
-def _rate(values: Sequence[float] | None) -> dict[str, Any] | None:
+def rate(values: Sequence[float] | None) -> dict[str, Any] | None:
     """A rate over problems as results.json holds it: value and 95% interval."""
     if values is None:
         return None

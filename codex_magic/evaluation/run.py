@@ -18,15 +18,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from .. import _interrupt
-from ..engine import Engine
+from ..engines import Engine
 from ..options import Options
 from ..pipeline import draw
+from ..runtime import interrupts
 from ..types import CodexError, Sample, SamplingParams
-from .judge import DEFAULT_TIMEOUT, JudgedSample, _check_problem, canonical_failures, judge
+from .judge import DEFAULT_TIMEOUT, JudgedSample, canonical_failures, check_problem, judge
 from .metrics import GREEDY
-from .report import EvalReport, _tkey, summarize
-from .store import _check_settings, _read_done, _Run, _seed, _write_rows
+from .report import EvalReport, summarize, temperature_key
+from .store import RunFiles, check_settings, read_done, seed_for, write_rows
 
 
 def machine_description() -> str:
@@ -39,7 +39,7 @@ def machine_description() -> str:
                     break
     except OSError:
         pass
-    from .._limits import usable_cores
+    from ..runtime import usable_cores
 
     return f"{cpu}, {usable_cores()} cores usable, {platform.system()} {platform.release()}"
 
@@ -85,7 +85,7 @@ def evaluate_problems(
     if not problems:
         raise CodexError("no problems to evaluate")
     for p in problems:
-        _check_problem(p)
+        check_problem(p)
     ids = [p["task_id"] for p in problems]
     if len(set(ids)) != len(ids):
         raise CodexError("task_id values must be unique")
@@ -100,31 +100,31 @@ def evaluate_problems(
     if any(k < 1 for k in ks):
         raise CodexError(f"k must be at least 1, got {min(ks)}")
 
-    from ..server_engine import server_url
+    from ..engines import server_url
 
     started = time.perf_counter()
     server = server_url(server)
     concurrency = concurrency or (8 if server else 1)
-    with _interrupt.interruptible():  # a plain SIGINT would be lost in llama.cpp's callbacks
+    with interrupts.interruptible():  # a plain SIGINT would be lost in llama.cpp's callbacks
         engine, model_name, settings = _engine(model, threads, server, concurrency)
-    from .. import repetition
+    from ..engines import repetition
     from .store import SEEDING
 
     settings |= {"n": n, "max_tokens": max_tokens, "top_p": top_p, "top_k": top_k,
                  "seed": seed, "seeding": SEEDING, "repetition_stop": repetition.ENABLED,
                  "timeout": timeout}
 
-    runs = [_Run(_tkey(t), t, n) for t in temps]
+    runs = [RunFiles(temperature_key(t), t, n) for t in temps]
     if greedy:
-        runs.append(_Run(GREEDY, 0.0, 1))
+        runs.append(RunFiles(GREEDY, 0.0, 1))
 
     out_dir = Path(out) if out is not None else None
     done: dict[str, dict[str, list[JudgedSample]]] = {r.label: {} for r in runs}
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        _check_settings(out_dir, settings)
+        check_settings(out_dir, settings)
         for r in runs:
-            done[r.label] = _read_done(out_dir / r.filename, r.n)
+            done[r.label] = read_done(out_dir / r.filename, r.n)
 
     todo = [(r, p) for r in runs for p in problems if p["task_id"] not in done[r.label]]
     # Prompts whose examples their own canonical solution fails (HumanEval ships one).
@@ -136,27 +136,27 @@ def evaluate_problems(
     bar = tqdm(total=len(runs) * len(problems), initial=len(runs) * len(problems) - len(todo),
                unit="problem", desc="eval", disable=not progress, dynamic_ncols=True)
 
-    def sampled(run: _Run, problem: Mapping[str, Any]) -> tuple[list[Sample], float, int]:
+    def sampled(run: RunFiles, problem: Mapping[str, Any]) -> tuple[list[Sample], float, int]:
         t0 = time.perf_counter()
         params = SamplingParams(n=run.n, temperature=run.temperature, top_p=top_p,
                                 top_k=top_k, max_tokens=max_tokens,
-                                seed=_seed(seed, problem["task_id"], run.label))
+                                seed=seed_for(seed, problem["task_id"], run.label))
         samples = draw(engine, problem["prompt"], params)
         # The engine's counters are those of its last call: only ours when alone.
         tokens = engine.stats.generated_tokens if concurrency == 1 else -1
         return samples, time.perf_counter() - t0, tokens
 
-    def judged(run: _Run, problem: Mapping[str, Any], samples: list[Sample],
+    def judged(run: RunFiles, problem: Mapping[str, Any], samples: list[Sample],
                seconds: float, tokens: int) -> list[JudgedSample]:
         t0 = time.perf_counter()
         rows = judge(problem, samples, run.temperature, timeout, tokens, seconds)
         timings["judge"] += time.perf_counter() - t0
         return rows
 
-    def finish(run: _Run, rows: list[JudgedSample]) -> None:
+    def finish(run: RunFiles, rows: list[JudgedSample]) -> None:
         done[run.label][rows[0].task_id] = rows
         if out_dir is not None:
-            _write_rows(out_dir / run.filename, rows)
+            write_rows(out_dir / run.filename, rows)
         bar.set_postfix_str(f"{run.label}: {rows[0].task_id}", refresh=False)
         bar.update(1)
 
@@ -165,10 +165,10 @@ def evaluate_problems(
     # and written when judged. `overlap=False` judges before sampling on. This thread only
     # waits and writes, so an interrupt (which only sets a flag here) ends it at once.
     waiting = iter(todo)
-    sampling: dict[Future[Any], tuple[_Run, Mapping[str, Any]]] = {}
-    judging: dict[Future[Any], _Run] = {}
+    sampling: dict[Future[Any], tuple[RunFiles, Mapping[str, Any]]] = {}
+    judging: dict[Future[Any], RunFiles] = {}
     try:
-        with _interrupt.interruptible(), ThreadPoolExecutor(concurrency) as samplers, \
+        with interrupts.interruptible(), ThreadPoolExecutor(concurrency) as samplers, \
                 ThreadPoolExecutor(max_workers=1) as judges:
             while True:
                 while len(sampling) < concurrency and (overlap or not judging) and \
@@ -178,7 +178,7 @@ def evaluate_problems(
                     break
                 ready, _ = wait([*sampling, *judging], timeout=0.1,
                                 return_when=FIRST_COMPLETED)
-                _interrupt.check()
+                interrupts.check()
                 for future in ready:
                     if future in judging:
                         finish(judging.pop(future), future.result())
@@ -223,7 +223,7 @@ def _engine(model: str | None, threads: int | None, server: str | None, concurre
         if threads is not None:
             raise CodexError("--threads sets the in-process engine's threads: the server "
                              "decides its own")
-        from ..server_engine import server_engine
+        from ..engines import server_engine
 
         engine = server_engine(server, model)
         return engine, engine.name, {"model": engine.name, "server": str(engine.url),
@@ -231,7 +231,7 @@ def _engine(model: str | None, threads: int | None, server: str | None, concurre
     if concurrency > 1:
         raise CodexError("--concurrency needs --server: in this process the n samples of a "
                          "problem already share one batch, and problems take turns")
-    from ..engine import get_engine
+    from ..engines import get_engine
     from ..models import resolve
 
     choice = resolve(model)

@@ -117,7 +117,3 @@ def sign_flip_p(d: np.ndarray, rng: np.random.Generator | None = None) -> float:
     # Counting the observed pattern itself keeps a Monte Carlo p above zero.
     return float((np.sum(np.abs(signs @ nz) >= observed) + 1) / (SIGN_FLIPS + 1))
 
-
-def fmt_ci(lo: float, hi: float, digits: int = 1) -> str:
-    """"a–b%" for a 95% interval of rates."""
-    return f"{100 * lo:.{digits}f}–{100 * hi:.{digits}f}%"

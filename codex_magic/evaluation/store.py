@@ -20,7 +20,7 @@ from .judge import JudgedSample
 from .metrics import GREEDY
 
 # Settings that change what is sampled: a resumed run must use the same ones. "seeding"
-# names the seed rule (_seed); a folder from before it (shared seeds across temperatures)
+# names the seed rule (seed_for); a folder from before it (shared seeds across temperatures)
 # or drawn with the repetition stop set otherwise is refused, not mixed.
 _SAMPLING_KEYS = ("model", "n", "max_tokens", "top_p", "top_k", "seed", "seeding",
                   "repetition_stop")
@@ -28,7 +28,7 @@ SEEDING = "per problem and temperature"
 
 
 @dataclass(frozen=True)
-class _Run:
+class RunFiles:
     """One pass over the problems: a temperature with n samples, or greedy."""
 
     label: str  # "0.2", "0.8", ... or "greedy"
@@ -40,7 +40,7 @@ class _Run:
         return f"samples_{'' if self.label == GREEDY else 't'}{self.label}.jsonl"
 
 
-def _read_done(path: Path, n: int) -> dict[str, list[JudgedSample]]:
+def read_done(path: Path, n: int) -> dict[str, list[JudgedSample]]:
     """Problems already complete in a samples file: exactly n rows each.
 
     A line cut by an interruption and problems with too few rows are dropped,
@@ -62,11 +62,11 @@ def _read_done(path: Path, n: int) -> dict[str, list[JudgedSample]]:
             rows.setdefault(s.task_id, []).append(s)
     done = {tid: ss for tid, ss in rows.items() if len(ss) == n}
     if broken or len(done) != len(rows):
-        _write_rows(path, [s for ss in done.values() for s in ss], mode="w")
+        write_rows(path, [s for ss in done.values() for s in ss], mode="w")
     return done
 
 
-def _write_rows(path: Path, rows: Sequence[JudgedSample], mode: str = "a") -> None:
+def write_rows(path: Path, rows: Sequence[JudgedSample], mode: str = "a") -> None:
     # One write per problem, flushed: an interruption loses at most that problem.
     text = "".join(json.dumps(s.to_json()) + "\n" for s in rows)
     with path.open(mode, encoding="utf-8") as f:
@@ -75,7 +75,7 @@ def _write_rows(path: Path, rows: Sequence[JudgedSample], mode: str = "a") -> No
         os.fsync(f.fileno())
 
 
-def _seed(base: int, task_id: str, label: str) -> int:
+def seed_for(base: int, task_id: str, label: str) -> int:
     """The first seed of a problem's batch at one temperature (sequence i uses it + i).
 
     Per problem, not per position: the same problem gets the same samples whatever
@@ -85,7 +85,7 @@ def _seed(base: int, task_id: str, label: str) -> int:
     return (base + zlib.crc32(f"{task_id}@{label}".encode())) % 2**31
 
 
-def _check_settings(out: Path, settings: dict[str, Any]) -> None:
+def check_settings(out: Path, settings: dict[str, Any]) -> None:
     path = out / "run.json"
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))

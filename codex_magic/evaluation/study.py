@@ -28,7 +28,7 @@ import numpy as np
 
 from .judge import UNVERIFIABLE, JudgedSample, canonical_failures, examples_from_prompt
 from .metrics import CURVE_HEURISTICS, GREEDY, heuristics, top1_curve
-from .report import EvalReport, _rate, _tkey, summarize
+from .report import EvalReport, rate, summarize, temperature_key
 from .stats import paired
 
 Runs = dict[str, dict[str, list[JudgedSample]]]  # label -> task id -> samples
@@ -92,7 +92,7 @@ def _main(runs: Runs, problems: Sequence[Mapping[str, Any]], n: int,
     del out["settings"], out["machine"], out["seconds"], out["timings"], out["model"]
     temps = report.temperatures
     out["paired"] = {
-        _tkey(t): {f"{a}_vs_{b}": {scope: _paired(_values(report, t, a, only),
+        temperature_key(t): {f"{a}_vs_{b}": {scope: _paired(_values(report, t, a, only),
                                                   _values(report, t, b, only))
                                    for scope, only in (("all", False), ("examples", True))}
                    for a, b in COMPARISONS}
@@ -162,13 +162,13 @@ def _sweep(runs: Runs, problems: Sequence[Mapping[str, Any]], n: int,
                      ks=(1, n))
     table = {}
     for t in report.temperatures:
-        table[_tkey(t)] = {"pass@1": _rate(report.pass_at_k_values(t, 1)),
-                           f"pass@{n}": _rate(report.pass_at_k_values(t, n)),
-                           "pick": _rate(report.top1_values(t, "examples")),
-                           "cost": _batch_totals(runs[_tkey(t)])}
+        table[temperature_key(t)] = {"pass@1": rate(report.pass_at_k_values(t, 1)),
+                           f"pass@{n}": rate(report.pass_at_k_values(t, n)),
+                           "pick": rate(report.top1_values(t, "examples")),
+                           "cost": _batch_totals(runs[temperature_key(t)])}
     best = max(report.temperatures, key=lambda t: (report.top1(t, "examples"),
                                                    report.pass_at_k(t, n) or 0.0, -t))
-    vs = {_tkey(t): _paired(report.top1_values(best, "examples"),
+    vs = {temperature_key(t): _paired(report.top1_values(best, "examples"),
                             report.top1_values(t, "examples"))
           for t in report.temperatures if t != best}
     return {"problems": len(problems), "task_ids": [p["task_id"] for p in problems],
@@ -185,7 +185,7 @@ def _curve(main: Runs, pool: Runs, label: str, ids: Sequence[str]) -> dict[str, 
     by: dict[str, list[dict[str, Any]]] = {}
     for h in CURVE_HEURISTICS:
         per_problem = np.array([top1_curve(ss, h, sizes) for ss in pools.values()])
-        by[h] = [{"n": m, **(_rate(list(per_problem[:, m - 1])) or {})} for m in sizes]
+        by[h] = [{"n": m, **(rate(list(per_problem[:, m - 1])) or {})} for m in sizes]
     # What the highest mean log-prob picks among all N: how its choices ended, against
     # how all the pool's samples ended.
     likeliest = [max(ss, key=lambda s: (s.mean_logprob is not None, s.mean_logprob or 0.0))

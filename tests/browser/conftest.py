@@ -87,7 +87,7 @@ def _server_extensions_config() -> dict[str, bool]:
         return {"codex_magic": True}
     # The shipped config enables "codex_magic"; until its __init__ exposes the
     # extension points, load the module that holds them directly.
-    return {"codex_magic": False, "codex_magic._server": True}
+    return {"codex_magic": False, "codex_magic.frontends.server_extension": True}
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -137,7 +137,7 @@ def _wait_until(page: Any, condition: Any, timeout_ms: int = 5_000) -> None:
 
 
 def test_sidebar_form_shows_the_kernels_options_and_reads_them_again_after_a_restart(lab):
-    from codex_magic.option_forms import schema
+    from codex_magic.frontends.option_forms import schema
 
     requests = _schema_requests(lab.page)
     lab.open_notebook("schema")

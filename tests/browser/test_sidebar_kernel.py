@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from codex_magic._sidebar import ERROR_MIME, PROGRESS_MIME, RESULT_MIME, parse_request
+from codex_magic.frontends.sidebar import ERROR_MIME, PROGRESS_MIME, RESULT_MIME, parse_request
 from codex_magic.types import CodexError
 
 pytestmark = pytest.mark.timeout(180)
